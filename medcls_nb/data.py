@@ -8,7 +8,7 @@ __all__ = ['DATASETS', 'SIZES', 'Task', 'data_root', 'DataFileError', 'check_md5
            'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid', 'plot_samples', 'make_synthetic',
            'synthetic_task', 'synthetic_dataset', 'save_synthetic']
 
-# %% ../nbs/00_data.ipynb #3af4602e
+# %% ../nbs/00_data.ipynb #810518fd
 import hashlib, os, socket, time, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from torch import nn
 import medmnist
 from medmnist import INFO
 
-# %% ../nbs/00_data.ipynb #a8c35341
+# %% ../nbs/00_data.ipynb #899e44bc
 _KINDS = {'binary-class':'binary', 'multi-class':'multiclass', 'multi-label, binary-class':'multilabel', 'ordinal-regression':'ordinal'}
 _MEDMNIST_TASK = {v:k for k,v in _KINDS.items()}
 
@@ -46,7 +46,7 @@ class Task:
     @property
     def medmnist_task(self)->str: return _MEDMNIST_TASK[self.kind]
 
-# %% ../nbs/00_data.ipynb #8bf832b0
+# %% ../nbs/00_data.ipynb #df9041df
 DATASETS = ('pathmnist', 'chestmnist', 'dermamnist', 'octmnist', 'pneumoniamnist', 'retinamnist',
             'breastmnist', 'bloodmnist', 'tissuemnist', 'organamnist', 'organcmnist', 'organsmnist')
 SIZES = (28, 64, 128, 224)
@@ -55,7 +55,7 @@ def _info(name:str)->dict:
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; the MedMNIST 2D datasets are: {', '.join(DATASETS)}")
     return INFO[name]
 
-# %% ../nbs/00_data.ipynb #f4aa998b
+# %% ../nbs/00_data.ipynb #c5e744a7
 def _as_tensor(a): return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
 
 def _activation(self:Task, logits:torch.Tensor)->torch.Tensor:
@@ -75,7 +75,7 @@ def _predict(self:Task, probs:torch.Tensor)->torch.Tensor:
 
 Task.activation,Task.targets,Task.predict = _activation,_targets,_predict
 
-# %% ../nbs/00_data.ipynb #64300b26
+# %% ../nbs/00_data.ipynb #89422194
 def data_root(root:str|Path|None=None)->Path:
     "The folder holding MedMNIST files: `root`, else `$MEDCLS_DATA`, else medmnist's default"
     return Path(root or os.environ.get('MEDCLS_DATA') or medmnist.info.DEFAULT_ROOT).expanduser()
@@ -87,7 +87,7 @@ def _file_info(name:str, size:int)->tuple:
     sfx = '' if size==28 else f'_{size}'
     return f'{name}{sfx}.npz', info[f'url{sfx}'], info[f'MD5{sfx}']
 
-# %% ../nbs/00_data.ipynb #4fa51991
+# %% ../nbs/00_data.ipynb #bb826d3f
 class DataFileError(RuntimeError):
     "A MedMNIST file is missing, corrupt or cannot be downloaded; the message says what to do"
 
@@ -109,7 +109,7 @@ def check_md5(path:Path, expected:str):
         f"Delete it and download it again (load_dataset(..., download=True) or the URL in medmnist.INFO).")
     _MD5_OK[key] = True
 
-# %% ../nbs/00_data.ipynb #d8e31082
+# %% ../nbs/00_data.ipynb #90eb20bc
 def _reachable(url:str, timeout:float=1.0)->bool:
     host = url.split('/')[2]
     try:
@@ -133,7 +133,7 @@ def dataset_file(name:str, size:int=28, root=None, download:bool=False)->Path:
     check_md5(path, md5)
     return path
 
-# %% ../nbs/00_data.ipynb #665ad869
+# %% ../nbs/00_data.ipynb #22c3b665
 @dataclass
 class Split:
     "Images and labels of one split, as stored: uint8 N×H×W[×3] and N×L"
@@ -157,7 +157,7 @@ class MedDataset:
     @property
     def splits(self)->dict: return {k:self[k] for k in ('train','val','test','ood') if self[k] is not None}
 
-# %% ../nbs/00_data.ipynb #ea3f9b9e
+# %% ../nbs/00_data.ipynb #424ff4bb
 def _mmap_arrays(path:Path)->dict:
     "Arrays of an npz file, extracted once to .npy files beside it and memory-mapped"
     cache = path.parent/f'.{path.stem}_npy'
@@ -192,7 +192,7 @@ def load_dataset(name:str, size:int=28, root=None, download:bool=False)->MedData
         with np.load(path) as d: arrays = {k:d[k] for k in d.files}
     return from_arrays(arrays, Task.from_name(name), name, size)
 
-# %% ../nbs/00_data.ipynb #a2e7d1d6
+# %% ../nbs/00_data.ipynb #7a61214c
 def to_float(images)->torch.Tensor:
     "uint8 images N×H×W or N×H×W×C (array or tensor) as float N×C×H×W in [0, 1]"
     x = _as_tensor(images)
@@ -203,7 +203,7 @@ def normalize(x:torch.Tensor, mean:float=0.5, std:float=0.5)->torch.Tensor:
     "MedMNIST's reference normalisation of [0, 1] images"
     return (x-mean)/std
 
-# %% ../nbs/00_data.ipynb #e0fa037e
+# %% ../nbs/00_data.ipynb #cbecfd83
 @dataclass
 class Augment:
     "Batched random flips, shifts, rotations and intensity jitter on float N×C×H×W images in [0, 1]"
@@ -230,7 +230,7 @@ class Augment:
             x = ((x-m)*c+m+b).clamp_(0, 1)
         return x
 
-# %% ../nbs/00_data.ipynb #24c814f6
+# %% ../nbs/00_data.ipynb #5e21f34c
 class BatchLoader:
     "Batches `(x, y)` from a `Split` held in memory as one tensor: normalised float images and `Task` targets"
     def __init__(self, split:Split, task:Task, batch_size:int=128, shuffle:bool=False, augment:Augment|None=None,
@@ -259,7 +259,7 @@ class BatchLoader:
             if self.augment is not None: x = self.augment(x, g)
             yield normalize(x), self.y[b]
 
-# %% ../nbs/00_data.ipynb #85369b6f
+# %% ../nbs/00_data.ipynb #9bdd7226
 def class_counts(split:Split, task:Task)->np.ndarray:
     "Samples per class, or positives per label for multi-label tasks"
     y = np.asarray(split.labels)
@@ -278,7 +278,7 @@ def class_weights(split:Split, task:Task)->torch.Tensor:
     w = 1/c
     return w*len(w)/w.sum()
 
-# %% ../nbs/00_data.ipynb #12e49207
+# %% ../nbs/00_data.ipynb #66b6577f
 def class_stats(ds:MedDataset):
     "Per-class counts of every split, prevalence in train and the imbalance ratio, as a DataFrame"
     import pandas as pd
@@ -288,7 +288,7 @@ def class_stats(ds:MedDataset):
     df.attrs['imbalance_ratio'] = imbalance_ratio(ds.train, ds.task)
     return df
 
-# %% ../nbs/00_data.ipynb #2b38156e
+# %% ../nbs/00_data.ipynb #e6eb86d9
 def sample_grid(split:Split, task:Task, n_per_class:int=8, seed:int=0)->dict:
     "Up to `n_per_class` random image indices per class (per label's positives for multi-label tasks)"
     rng = np.random.default_rng(seed); y = np.asarray(split.labels)
@@ -312,14 +312,14 @@ def plot_samples(split:Split, task:Task, n_per_class:int=8, seed:int=0, figsize_
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #af10447b
+# %% ../nbs/00_data.ipynb #ca759634
 def _class_probs(k:int, imbalance:float)->np.ndarray:
     "Geometric class frequencies whose largest over smallest is `imbalance`"
     p = imbalance**(-np.arange(k)/max(k-1, 1))
     return p/p.sum()
 
 def _background(rng, n, size, channels):
-    lo = torch.as_tensor(rng.normal(0.35, 0.08, (n, 1, 5, 5)), dtype=torch.float32)
+    lo = torch.as_tensor(rng.normal(0.3, 0.06, (n, 1, 5, 5)), dtype=torch.float32)
     bg = F.interpolate(lo, size=(size, size), mode='bicubic', align_corners=False)[:, 0].numpy()
     return np.repeat(bg[..., None], channels, -1)
 
@@ -336,14 +336,14 @@ def _objects(rng, n, size, lobes, depth, radius, freq):
     tex = 0.5+0.5*np.sin(2*np.pi*freq[:, None, None]*(dx*np.cos(ang)+dy*np.sin(ang)))
     return soft, tex
 
-# %% ../nbs/00_data.ipynb #de9cc5a2
+# %% ../nbs/00_data.ipynb #39d6bf49
 _LOBES = np.array([0, 3, 5, 2, 4, 6, 7, 8, 9, 10, 11, 12])
 _COLOURS = np.array([[.9, .3, .5], [.3, .4, .9], [.5, .8, .3], [.9, .7, .2], [.6, .3, .8], [.2, .8, .8], [.9, .5, .2], [.4, .4, .4]])
 
 def _render(rng, y:np.ndarray, kind:str, k:int, size:int, channels:int):
     "Images N×S×S×C in [0, 1] and object masks for labels `y` (class index, or N×L indicators)"
     n = len(y); img = _background(rng, n, size, channels); mask = np.zeros((n, size, size), bool)
-    contrast = rng.uniform(0.04, 0.45, n)[:, None, None, None]
+    contrast = rng.uniform(0.05, 0.8, n)[:, None, None, None]
     objs = [(np.ones(n, bool), y)] if kind!='multilabel' else [(y[:, l]==1, np.full(n, l)) for l in range(k)]
     for present,c in objs:
         if kind=='ordinal': lobes,depth,radius = np.full(n, 4), 0.05+0.06*c, 0.10+0.035*c+rng.normal(0, 0.02, n)
@@ -358,7 +358,7 @@ def _render(rng, y:np.ndarray, kind:str, k:int, size:int, channels:int):
     img += rng.normal(0, 0.06, img.shape)
     return np.clip(img, 0, 1), mask
 
-# %% ../nbs/00_data.ipynb #71321ac4
+# %% ../nbs/00_data.ipynb #b8e24755
 def _draw_labels(rng, n, kind, k, imbalance, label_noise):
     "True labels (N×1, or N×L indicators for multi-label) and the noisy labels that are stored"
     if kind=='multilabel':
@@ -377,7 +377,7 @@ def _ood_images(rng, n, size, channels):
     img = 0.3+0.4*stripes*rng.uniform(0.3, 1, n)[:, None, None]+rng.normal(0, 0.06, (n, size, size))
     return np.clip(np.repeat(img[..., None], channels, -1), 0, 1)
 
-# %% ../nbs/00_data.ipynb #842ff710
+# %% ../nbs/00_data.ipynb #6f9f788c
 def make_synthetic(kind:str='binary', num_classes:int=2, size:int=28, channels:int=1, n_train:int=2000, n_val:int=400,
                    n_test:int=800, n_ood:int=400, imbalance:float=1., label_noise:float=0., seed:int=0, masks:bool=False)->dict:
     "A MedMNIST-format dataset (dict of uint8 arrays) of `kind` 'binary' | 'multiclass' | 'multilabel' | 'ordinal'"
@@ -395,7 +395,7 @@ def make_synthetic(kind:str='binary', num_classes:int=2, size:int=28, channels:i
     if n_ood: out['ood_images'] = u8(_ood_images(rng, n_ood, size, channels))
     return out
 
-# %% ../nbs/00_data.ipynb #4140e160
+# %% ../nbs/00_data.ipynb #bf71574e
 def synthetic_task(kind:str='binary', num_classes:int=2, channels:int=1)->Task:
     "The `Task` of a synthetic dataset"
     return Task(kind, num_classes, tuple(f'class {i}' for i in range(num_classes)), channels, f'synthetic-{kind}')
