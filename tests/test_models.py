@@ -1,0 +1,115 @@
+"Models: every registry variant builds with timm's parameter count; real forwards at the larger sizes; weights files, offline hub, round trips"
+import json, os, subprocess, sys, textwrap
+import pytest, timm, torch
+from torch import nn
+from safetensors.torch import save_file
+from medcls_nb.models import ModelFactory, BaseModel, _FAMILIES, resolve_variant
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+VARIANTS = [(a, v) for a, f in _FAMILIES.items() for v in f.variants]
+SIZES = (28, 64, 128, 224)
+
+def n_params(m): return sum(p.numel() for p in m.parameters())
+
+@pytest.mark.parametrize('arch,variant', VARIANTS, ids=[v for _, v in VARIANTS])
+def test_variant_builds_with_timms_parameter_count(arch, variant):
+    fam, name, arch_kw = resolve_variant(arch, variant)
+    with torch.device('meta'):
+        ref = n_params(timm.create_model(name, num_classes=2, **arch_kw))       # timm's own model, same head size
+        for s in (28, 224):
+            m = ModelFactory.create(arch, variant, num_classes=2, img_size=s)
+            assert isinstance(m, BaseModel)
+            assert abs(n_params(m) - ref) <= 0.01 * ref, (s, n_params(m), ref)
+            if s == 224 or arch != 'vit': assert n_params(m) == ref              # CNNs only change strides
+            assert m(torch.empty(2, 3, s, s)).shape == (2, 2)
+
+@pytest.mark.parametrize('arch,variant', [('resnet', 'resnet18'), ('efficientnet', 'b0'), ('densenet', 'densenet121'), ('timm', 'vit_tiny_patch16_224')])
+def test_real_forward_at_large_sizes(arch, variant):
+    for s, c in ((128, 1), (224, 3)):
+        m = ModelFactory.create(arch, variant, num_classes=3, in_chans=c, img_size=s).eval()
+        with torch.no_grad(): out = m(torch.randn(1, c, s, s))
+        assert out.shape == (1, 3) and torch.isfinite(out).all()
+
+@pytest.mark.parametrize('arch,variant', [(a, f'{v}') for a, v in VARIANTS if v in ('resnet18', 'b0', 'densenet121', 'vit_base')])
+def test_every_size_and_channel_count_on_meta(arch, variant):
+    with torch.device('meta'):
+        for s in SIZES:
+            for c in (1, 3):
+                m = ModelFactory.create(arch, variant, num_classes=4, in_chans=c, img_size=s)
+                assert m(torch.empty(2, c, s, s)).shape == (2, 4)
+                assert m.extract_features(torch.empty(2, c, s, s)).shape == (2, m.num_features)
+
+def test_feature_dims():
+    want = {('resnet', 'resnet50'): 2048, ('efficientnet', 'b3'): 1536, ('densenet', 'densenet121'): 1024, ('vit', 'vit_base'): 768}
+    with torch.device('meta'):
+        for (a, v), d in want.items():
+            m = ModelFactory.create(a, v, img_size=28)
+            assert m.num_features == d and m.extract_features(torch.empty(2, 3, 28, 28)).shape == (2, d)
+
+def test_freeze_backbone_stops_gradients():
+    torch.manual_seed(0)
+    m = ModelFactory.create('efficientnet', 'b0', num_classes=2, in_chans=1, dropout_rate=0.2).freeze_backbone()
+    before = {k: v.clone() for k, v in m.named_parameters()}
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    nn.functional.cross_entropy(m(torch.randn(4, 1, 28, 28)), torch.tensor([0, 1, 1, 0])).backward(); opt.step()
+    for k, p in m.named_parameters():
+        assert torch.equal(p, before[k]) == k.startswith('backbone.'), k
+
+def test_state_dict_and_config_round_trip(tmp_path):
+    torch.manual_seed(0)
+    m = ModelFactory.create('densenet', 'densenet121', num_classes=3, in_chans=1, dropout_rate=0.1).eval()
+    torch.save({'model_state_dict': m.state_dict(), 'config': m.config}, tmp_path/'ckpt.pt')
+    ck = torch.load(tmp_path/'ckpt.pt', weights_only=True)
+    m2 = ModelFactory.create(**json.loads(json.dumps(ck['config']))).eval()
+    m2.load_state_dict(ck['model_state_dict'])
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad(): assert torch.equal(m(x), m2(x))
+
+@pytest.mark.parametrize('ext', ['safetensors', 'pth'])
+def test_local_weights_file(tmp_path, ext):
+    src = timm.create_model('resnet18', num_classes=1000)
+    f = tmp_path/f'w.{ext}'
+    save_file(src.state_dict(), f) if ext == 'safetensors' else torch.save(src.state_dict(), f)
+    for c in (1, 3):
+        m = ModelFactory.create('resnet', 'resnet18', pretrained=str(f), in_chans=c, img_size=224)
+        first = src.conv1.weight.sum(1, keepdim=True) if c == 1 else src.conv1.weight
+        assert torch.allclose(m.backbone.conv1.weight, first)
+        for k, v in src.state_dict().items():
+            if not k.startswith(('fc.', 'conv1.')): assert torch.equal(m.backbone.state_dict()[k], v), k
+        assert m.config['pretrained'] is False and m.pretrained_source == str(f)
+
+def test_vit_weights_file_resampled_to_every_size(tmp_path):
+    src = timm.create_model('vit_tiny_patch16_224', num_classes=1000)
+    torch.save(src.state_dict(), tmp_path/'vit.pth')
+    for s, grid in ((28, 7), (64, 8), (128, 8), (224, 14)):
+        m = ModelFactory.create('timm', 'vit_tiny_patch16_224', pretrained=tmp_path/'vit.pth', img_size=s, in_chans=1)
+        assert m.backbone.pos_embed.shape == (1, grid*grid + 1, 192)
+        assert torch.equal(m.backbone.blocks[3].mlp.fc1.weight, src.blocks[3].mlp.fc1.weight)
+
+def test_wrong_weights_file_is_an_error(tmp_path):
+    save_file(timm.create_model('resnet18').state_dict(), tmp_path/'r18.safetensors')
+    with pytest.raises(ValueError, match='do not fit'): ModelFactory.create('resnet', 'resnet34', pretrained=tmp_path/'r18.safetensors')
+
+def test_offline_hub_error_is_fast_and_clear():
+    "A fresh interpreter with HF_HUB_OFFLINE=1, as CI has it"
+    code = textwrap.dedent('''
+        import time
+        from medcls_nb.models import ModelFactory
+        for a, v in [('resnet', 'resnet50'), ('vit', 'vit_huge'), ('efficientnet', 'b7')]:
+            t = time.perf_counter()
+            try: ModelFactory.create(a, v, pretrained=True)
+            except RuntimeError as e: print(f'{time.perf_counter()-t:.3f}', e)
+            else: print('no error')
+    ''')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, 'HF_HUB_OFFLINE': '1'}).stdout.strip().splitlines()
+    assert len(out) == 3, out
+    for line in out:
+        dt, msg = line.split(' ', 1)
+        assert float(dt) < 1, line
+        assert 'offline' in msg and "pretrained='path/to/weights.safetensors'" in msg and 'pretrained=False' in msg, msg
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="valid: \\['b0', 'b1'"): ModelFactory.create('efficientnet', 'b9')
+    with pytest.raises(ValueError, match="'resnet', 'vit'"): ModelFactory.create('convnext', 'tiny')
+    with pytest.raises(TypeError, match='JSON'): ModelFactory.create('resnet', 'resnet18', act_layer=nn.GELU)
