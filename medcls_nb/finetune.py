@@ -117,11 +117,10 @@ class LayerwiseLRDecay(Strategy):
     def group_lrs(self, model:nn.Module, lr:float)->list[float]:
         return layerwise_lrs(group_names(model), lr, self.decay, self.lrs)
 
-# %% ../nbs/03_finetune.ipynb #2eec68f3
-def _add_missing(optimizer:torch.optim.Optimizer, groups:list[dict]):
-    "Add the trainable parameters of `groups` that `optimizer` lacks, one group per layer group; `initial_lr` follows the head's schedule"
+# %% ../nbs/03_finetune.ipynb #eb283163
+def _add_missing(optimizer:torch.optim.Optimizer, groups:list[dict], head:dict):
+    "Add the trainable parameters of `groups` that `optimizer` lacks, one group per layer group; `initial_lr` scales like the `head` group's"
     have = {id(p) for d in optimizer.param_groups for p in d['params']}
-    head = optimizer.param_groups[-1]
     scale = head['initial_lr']/head['lr'] if 'initial_lr' in head and head['lr'] else None
     for d in groups:
         ps = [p for p in d['params'] if id(p) not in have and p.requires_grad]
@@ -130,7 +129,7 @@ def _add_missing(optimizer:torch.optim.Optimizer, groups:list[dict]):
         if scale is not None: new['initial_lr'] = d['lr']*scale
         optimizer.add_param_group(new)
 
-# %% ../nbs/03_finetune.ipynb #292e3b7f
+# %% ../nbs/03_finetune.ipynb #264de48a
 @dataclass
 class GradualUnfreeze(Strategy):
     "Train the head first, then unfreeze more groups toward the stem at the epochs of `schedule` (or `step` groups every `every` epochs)"
@@ -149,7 +148,10 @@ class GradualUnfreeze(Strategy):
     def group_lrs(self, model:nn.Module, lr:float)->list[float]: return layerwise_lrs(group_names(model), lr, self.decay)
     def on_epoch_start(self, model:nn.Module, optimizer:torch.optim.Optimizer|None, epoch:int)->bool:
         changed = set_trainable(model, self.n_trainable(epoch, len(model.layer_groups())))
-        if changed and optimizer is not None: _add_missing(optimizer, self.param_groups(model, optimizer.param_groups[-1]['lr']))
+        if changed and optimizer is not None:
+            hp = named_groups(model)[-1][1][0]  # a classifier parameter: its optimizer group gives the current base LR
+            head = next(d for d in optimizer.param_groups if any(p is hp for p in d['params']))
+            _add_missing(optimizer, self.param_groups(model, head['lr']), head)
         return changed
 
 # %% ../nbs/03_finetune.ipynb #2047e889

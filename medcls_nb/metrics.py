@@ -178,7 +178,7 @@ def calibration_metrics(probs, y, task:Task|None=None, n_bins:int=15)->dict:
     return dict(ece=ece(probs, y, task, n_bins), ece_mass=ece(probs, y, task, n_bins, 'quantile'), mce=mce(probs, y, task, n_bins),
                 classwise_ece=classwise_ece(probs, y, task, n_bins), brier=brier_score(probs, y, task), nll=nll(probs, y, task))
 
-# %% ../nbs/05_metrics.ipynb #1963e330
+# %% ../nbs/05_metrics.ipynb #6a4201ce
 def plot_reliability(
     bins:ReliabilityBins, # from `reliability_bins`
     ax=None,              # matplotlib axes to draw on; a new figure if None
@@ -190,7 +190,7 @@ def plot_reliability(
     lo,w = bins.edges[:-1], np.diff(bins.edges)
     ok = bins.counts>0
     ax.bar(lo[ok], bins.acc[ok], w[ok], align='edge', color='tab:blue', edgecolor='k', lw=.5, label='accuracy')
-    ax.bar(lo[ok], (bins.conf-bins.acc)[ok], w[ok], bottom=bins.acc[ok], align='edge', color='tab:red', alpha=.3, hatch='//', label='gap')
+    ax.bar(lo[ok], (bins.conf-bins.acc)[ok], w[ok], bottom=bins.acc[ok], align='edge', fill=False, edgecolor='tab:red', hatch='///', lw=.5, label='gap to confidence')
     ax.plot([0, 1], [0, 1], 'k--', lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence', ylabel='accuracy', title=title or f'ECE {bins.ece:.3f}')
     ax.legend(loc='upper left', fontsize=7)

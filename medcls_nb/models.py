@@ -135,7 +135,7 @@ def _weights_kwargs(name:str, pretrained, arch_kwargs:dict)->dict:
     if not path.is_file(): raise FileNotFoundError(f"pretrained weights file not found: {path}")
     return dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(path), source=None))
 
-# %% ../nbs/01_models.ipynb #2e15cf0d
+# %% ../nbs/01_models.ipynb #dba38beb
 @contextmanager
 def _load_report():
     "Collect the keys timm's weight loader could not match (it only logs them)"
@@ -152,6 +152,7 @@ def _check_load(backbone:nn.Module, msgs:list, source):
     for m in msgs:
         r = re.match(r'(Missing|Unexpected) keys \((.*)\)', m)
         if r: bad += [f'{r[1].lower()}: {k}' for k in r[2].split(', ') if r[1]=='Unexpected' or k in params]
+    bad.sort(key=lambda b: not b.startswith('unexpected'))
     if bad: raise ValueError(f"weights in {source} do not fit this model ({len(bad)} keys), e.g. {bad[:4]}")
 
 # %% ../nbs/01_models.ipynb #295ebc96
@@ -312,7 +313,7 @@ def _latency(model, x, repeats:int, warmup:int)->float:
             if i >= warmup: ts.append(time.perf_counter()-t)
     return statistics.median(ts)
 
-# %% ../nbs/01_models.ipynb #19692d7e
+# %% ../nbs/01_models.ipynb #7a08fec7
 def _or_none(f, *args, **kwargs):
     try: return f(*args, **kwargs)
     except ValueError: return None   # BatchNorm refuses a training forward with one value per channel (batch 1, 1x1 map)
@@ -328,43 +329,48 @@ def profile_model(
     repeats:int=3,             # timed forwards per batch size (median reported)
     warmup:int=1,              # untimed forwards first
     max_flops:float=float('inf'), # time only batches whose forward needs at most this many FLOPs
+    memory:bool=True,          # measure activation memory (two meta forwards per batch size)
 )->Profile:
     "Parameters, FLOPs, peak activation memory and latency of `model` on `img_size` inputs"
     c, was = in_chans or _in_chans(model), model.training
     dev = next(model.parameters()).device
     img = lambda bs: torch.empty(bs, c, img_size, img_size, device='meta')
     try:
-        model.eval(); flops = count_flops(model, img(1))
-        act = {bs: peak_activation_bytes(model, img(bs)) for bs in batch_sizes}
-        model.train(); trn = {bs: _or_none(peak_activation_bytes, model, img(bs), train=True) for bs in batch_sizes}
-        model.eval()
+        model.eval(); act, trn = {}, {}
+        if memory:   # FLOPs counted in the same meta forwards: they are linear in the batch size
+            with FlopCounterMode(display=False) as fc: act = {bs: peak_activation_bytes(model, img(bs)) for bs in batch_sizes}
+            flops = fc.get_total_flops() // sum(batch_sizes)
+            model.train(); trn = {bs: _or_none(peak_activation_bytes, model, img(bs), train=True) for bs in batch_sizes}
+            model.eval()
+        else: flops = count_flops(model, img(1))
         lat = {bs: None if dev.type=='meta' or flops*bs > max_flops
                else _latency(model, torch.randn(bs, c, img_size, img_size, device=dev), repeats, warmup) for bs in batch_sizes}
     finally: model.train(was)
     return Profile(img_size, sum(p.numel() for p in model.parameters()), flops, act, trn, lat, dev.type)
 
-# %% ../nbs/01_models.ipynb #43fa2390
-_MB = 2**20
-def _row(a:str, v:str, p:Profile, bs_mem:int)->dict:
-    return {'architecture': a, 'variant': v, 'img': p.img_size, 'params (M)': p.params/1e6, 'GMACs': p.macs/1e9, 'GFLOPs': p.flops/1e9,
-            f'act MB bs{bs_mem} (infer)': p.act_mem[bs_mem]/_MB, f'act MB bs{bs_mem} (train)': p.train_mem[bs_mem]/_MB,
-            **{f'ms bs{bs}': None if t is None else t*1e3 for bs,t in p.latency.items()}}
+# %% ../nbs/01_models.ipynb #f0cb6fdc
+def _row(a:str, v:str, m:BaseModel, p:Profile, bs_mem:int, latency:dict)->dict:
+    mb = lambda b: None if b is None else b/2**20
+    return {'architecture': a, 'variant': v, 'img': p.img_size, 'features': m.num_features, 'params (M)': p.params/1e6, 'GMACs': p.macs/1e9, 'GFLOPs': p.flops/1e9,
+            f'act MB bs{bs_mem} infer': mb(p.act_mem[bs_mem]), f'act MB bs{bs_mem} train': mb(p.train_mem[bs_mem]),
+            **{f'ms bs{bs}': None if t is None else t*1e3 for bs,t in latency.items()}}
 
 def complexity_table(
     variants=None,             # [(architecture, variant), ...]; default: the whole registry
     sizes=(28, 224),           # input sizes
-    batch_sizes=(1, 64),       # batch sizes for memory (the largest) and latency
+    batch_sizes=(1, 64),       # batch sizes for latency; memory is for the largest
     max_flops:float=0.,        # time batches whose forward needs at most this many FLOPs (0: time nothing)
     repeats:int=3,             # timed forwards per measurement
     num_classes:int=2,         # head size of the profiled models
 )->pd.DataFrame:
     "Parameters, MACs/FLOPs, activation memory and (where affordable) CPU latency per variant and size"
-    variants = variants or [(a, v) for a,f in _FAMILIES.items() for v in f.variants]
-    rows = []
+    variants, bs_mem, rows = variants or [(a, v) for a,f in _FAMILIES.items() for v in f.variants], max(batch_sizes), []
     for a,v in variants:
         for s in sizes:
-            with torch.device('meta'): p = profile_model(ModelFactory.create(a, v, num_classes=num_classes, img_size=s), s, batch_sizes)
+            build = lambda: ModelFactory.create(a, v, num_classes=num_classes, img_size=s)
+            with torch.device('meta'): m = build(); p = profile_model(m, s, (bs_mem,))
+            lat = {bs: None for bs in batch_sizes}
             if any(p.flops*bs <= max_flops for bs in batch_sizes):
-                p = profile_model(ModelFactory.create(a, v, num_classes=num_classes, img_size=s), s, batch_sizes, repeats=repeats, max_flops=max_flops)
-            rows.append(_row(a, v, p, max(batch_sizes)))
+                lat = profile_model(build(), s, batch_sizes, repeats=repeats, max_flops=max_flops, memory=False).latency
+            rows.append(_row(a, v, m, p, bs_mem, lat))
     return pd.DataFrame(rows)

@@ -375,7 +375,7 @@ def _restore(L:_Loop, path:Path)->TrainState:
     set_rng_state(ck['rng'])
     return TrainState(ck['epoch'], ck['best_metric'], ck['best_epoch'], ck['bad_epochs'], ck['stopped'], list(ck['history']))
 
-# %% ../nbs/04_train.ipynb #e220aab8
+# %% ../nbs/04_train.ipynb #2fc0b8e2
 def fit(model:nn.Module,             # maps x (N, C, H, W) to logits
         train_loader,                # iterable of (x, y) batches with len(); `set_epoch(e)` if it reshuffles
         val_loader,                  # validation batches (unshuffled)
@@ -404,9 +404,15 @@ def fit(model:nn.Module,             # maps x (N, C, H, W) to logits
     h = history_frame(st.history); h.attrs.update(monitor=opts.monitor, best_epoch=st.best_epoch, best_metric=st.best_metric)
     return h
 
+def _sync_buffers(L:_Loop):
+    "Give every rank rank 0's buffers (BatchNorm statistics), so evaluation and checkpoints agree across ranks"
+    if L.world>1:
+        for b in L.model.buffers(): dist.broadcast(b, 0)
+
 def _run_epoch(L:_Loop, st:TrainState, train_loader, val_loader, show:bool, log):
     e = st.epoch
     with tqdm(total=L.n_batches, desc=f'epoch {e}', leave=False, disable=not show) as bar: row = _train_epoch(L, train_loader, e, st, bar)
+    _sync_buffers(L)
     lr = max(g['lr'] for g in L.optimizer.param_groups)
     val = evaluate(L.model, val_loader, L.task, L.loss_fn, L.metric_fn, amp=L.dtype, channels_last=L.opts.channels_last)
     row = dict(epoch=e, lr=lr, **row, **{f'val_{k}': v for k,v in val.items()})

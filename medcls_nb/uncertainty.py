@@ -167,7 +167,7 @@ class DeepEnsembleUncertainty(_Sampler):
         if len(self.models)<self.num_models: warnings.warn(f"predicting with {len(self.models)} of {self.num_models} members")
         return torch.stack([_activation(model_logits(m, x, self.batch_size), self.task) for m in self.models])
 
-# %% ../nbs/06_uncertainty.ipynb #db7b65f3
+# %% ../nbs/06_uncertainty.ipynb #62248024
 def _targets(labels, task:Task|None)->torch.Tensor:
     if task is not None: return task.targets(labels)
     y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels)
@@ -205,7 +205,9 @@ class TemperatureScaling:
         "Hard predictions and the `UncertaintyResult` (M = 1) of calibrated `logits`"
         r = summarise(self.transform(logits), self.task)
         return _hard(r.probs, self.task), r
-    def __repr__(self): return f"TemperatureScaling(T={self.temperature:.4f}, val NLL {self.nll_before} -> {self.nll_after})"
+    def __repr__(self):
+        fit = f", NLL on its fitting data {self.nll_before:.4f} -> {self.nll_after:.4f}" if self.nll_after is not None else ' (not fitted)'
+        return f"TemperatureScaling(T={self.temperature:.4f}{fit})"
 
 # %% ../nbs/06_uncertainty.ipynb #8a13e645
 def _aps_scores(p:torch.Tensor, u:torch.Tensor, lam:float=0., k_reg:int=0)->torch.Tensor:

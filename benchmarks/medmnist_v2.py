@@ -1,0 +1,144 @@
+"""MedMNIST v2 benchmark: ResNet-18 at 28 px trained with the `medmnist-fast` recipe, against the MedMNIST v2 table and the
+wall time of the reference protocol run the reference way.
+
+    python benchmarks/medmnist_v2.py [--data DIR] [--device cpu|cuda] [--seeds 0 1 2] [--datasets breastmnist pneumoniamnist]
+                                     [--preset medmnist-fast] [--set train.epochs=20 ...] [--ref-batches 8] [--out results.md]
+
+For each dataset and seed it trains with `medcls_nb.recipes.train_run` (data loading, training with per-epoch validation,
+best-validation-AUC checkpoint), evaluates the test split, and reports test AUC and ACC by the official definitions
+(`medmnist.Evaluator`, cross-checked against `medcls_nb.metrics`), wall time, CPU time and training images/s.
+
+The reference protocol (Adam 1e-3, 100 epochs, batch 128, per-sample PIL transforms through `torch.utils.data.DataLoader`,
+and, as in MedMNIST's `train_and_eval_pytorch.py`, an evaluation of the train, val and test splits after every epoch) is timed
+on the same device for `--ref-batches` batches of each phase; its 100-epoch time is extrapolated from that and labelled so.
+The same ResNet-18 (stride-1 stem, no max-pool at 28 px) is used in both.
+"""
+import argparse, os, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+import torch
+
+PAPER = {'breastmnist': (0.901, 0.863), 'pneumoniamnist': (0.944, 0.854)}  # MedMNIST v2 (Yang et al. 2023), ResNet-18 (28): AUC, ACC
+
+
+def _sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize(dev)
+
+
+def run_ours(flag, seed, a, dev):
+    "Train and test one seed of the recipe; returns a row of figures"
+    from medmnist import Evaluator
+    from medcls_nb.recipes import load_config, train_run, build_loaders, metric_fn
+    from medcls_nb.train import predict
+    sets = dict(kv.split('=', 1) for kv in a.set)
+    import yaml
+    cfg = load_config(a.preset, {'data.dataset': flag, 'data.root': a.data, 'train.seed': seed, 'train.device': str(dev),
+                                 **({'train.amp': a.amp} if a.amp else {}), **{k: yaml.safe_load(v) for k, v in sets.items()}})
+    t0, c0 = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryDirectory() as d:
+        res = train_run(cfg, d, progress=False)
+        test = build_loaders(cfg, res.dataset, dev, ('test',))['test']
+        logits, y = predict(res.model, test, amp=cfg.train.amp, channels_last=cfg.train.channels_last)
+        _sync(dev)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    probs = res.dataset.task.activation(logits)
+    ev = Evaluator(flag, 'test', root=a.data).evaluate(probs.numpy())
+    ours = metric_fn(res.dataset.task)(probs, y)
+    assert abs(ev.AUC - ours['auc']) < 1e-9 and abs(ev.ACC - ours['acc']) < 1e-9, (ev, ours)   # official definitions agree
+    h = res.history
+    n_img = len(res.dataset.train) * len(h)
+    return dict(dataset=flag, seed=seed, auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
+                epochs=len(h), wall_s=wall, cpu_s=cpu, train_img_s=n_img / h.time_s.sum())
+
+
+def reference_time(flag, a, dev, n_batches):
+    "Seconds per training image and per evaluated image of the reference pipeline; the extrapolated 100-epoch time"
+    import medmnist, torchvision.transforms as T
+    from torch.utils.data import DataLoader
+    from medcls_nb.models import ModelFactory
+    info = medmnist.INFO[flag]
+    tf = T.Compose([T.ToTensor(), T.Normalize(mean=[.5], std=[.5])])
+    cls = getattr(medmnist, info['python_class'])
+    split = {s: cls(split=s, transform=tf, root=a.data, size=28) for s in ('train', 'val', 'test')}
+    torch.manual_seed(0)
+    model = ModelFactory.create('resnet', 'resnet18', num_classes=len(info['label']), in_chans=info['n_channels'], img_size=28).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crit = torch.nn.CrossEntropyLoss()
+
+    def timed(loader, train):
+        model.train(train); n, t = 0, 0.
+        it = iter(loader)
+        for i in range(min(n_batches + 1, len(loader))):
+            t0 = time.perf_counter()
+            x, y = next(it)
+            x = x.to(dev)
+            if train:
+                opt.zero_grad(); loss = crit(model(x), y.squeeze(1).long().to(dev)); loss.backward(); opt.step()
+            else:
+                with torch.no_grad(): model(x).softmax(1).cpu()
+            _sync(dev)
+            if i > 0 or len(loader) == 1: n, t = n + len(x), t + time.perf_counter() - t0   # first batch: warm-up
+        return t / n
+    t_train = timed(DataLoader(split['train'], batch_size=128, shuffle=True), True)
+    t_eval = timed(DataLoader(split['train'], batch_size=128, shuffle=False), False)
+    n = {s: len(d) for s, d in split.items()}
+    epoch = n['train'] * t_train + (n['train'] + n['val'] + n['test']) * t_eval
+    full = n_batches + 1 >= -(-n['train'] // 128)
+    return dict(epoch_s=epoch, total_s=100 * epoch, how=f"{'one full epoch' if full else f'{n_batches} batches per phase'}, x100 epochs")
+
+
+def table(rows, refs, dev_name):
+    out = [f'MedMNIST v2 benchmark, ResNet-18 (28), {dev_name}, torch {torch.__version__}', '',
+           '| dataset | run | test AUC | test ACC | wall s | CPU s | train img/s |', '|---|---|---:|---:|---:|---:|---:|']
+    for flag in dict.fromkeys(r['dataset'] for r in rows):
+        rs = [r for r in rows if r['dataset'] == flag]
+        for r in rs:
+            out.append(f"| {flag} | seed {r['seed']} ({r['epochs']} ep, best {r['best_epoch']}) | {r['auc']:.3f} | {r['acc']:.3f} | "
+                       f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['train_img_s']:.0f} |")
+        m = {k: float(np.mean([r[k] for r in rs])) for k in ('auc', 'acc', 'wall_s', 'cpu_s', 'train_img_s')}
+        sd = {k: float(np.std([r[k] for r in rs])) for k in ('auc', 'acc')}
+        out.append(f"| {flag} | **mean of {len(rs)}** | **{m['auc']:.3f}** ± {sd['auc']:.3f} | **{m['acc']:.3f}** ± {sd['acc']:.3f} | "
+                   f"**{m['wall_s']:.0f}** | {m['cpu_s']:.0f} | {m['train_img_s']:.0f} |")
+        pa, pc = PAPER[flag]
+        out.append(f'| {flag} | MedMNIST v2 paper, ResNet-18 (28) | {pa:.3f} | {pc:.3f} | | | |')
+        if flag in refs:
+            ref = refs[flag]
+            out.append(f"| {flag} | reference protocol, measured here ({ref['how']}) | | | {ref['total_s']:.0f} | | |")
+            ok = m['auc'] >= pa and m['acc'] >= pc and m['wall_s'] < ref['total_s'] / 10
+            out.append(f"| {flag} | ours / reference wall time | | | {m['wall_s'] / ref['total_s']:.3f} | | |")
+            out.append(f"| {flag} | target (AUC, ACC >= paper; time < 1/10 of reference) | | | {'met' if ok else 'NOT met'} | | |")
+    return '\n'.join(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=os.environ.get('MEDCLS_DATA', str(Path(__file__).resolve().parents[2] / 'shared/data/medmnist')))
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--datasets', nargs='+', default=['breastmnist', 'pneumoniamnist'])
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    p.add_argument('--preset', default='medmnist-fast')
+    p.add_argument('--set', nargs='*', default=[], help='config overrides on top of the preset, e.g. train.epochs=20')
+    p.add_argument('--amp', default=None, help="override train.amp ('auto' picks bf16/fp16 on CUDA, off on CPUs without bf16)")
+    p.add_argument('--ref-batches', type=int, default=8, help='timed batches per phase of the reference pipeline (0: skip)')
+    p.add_argument('--out', default=None, help='also write the table (markdown) here')
+    a = p.parse_args()
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    dev = torch.device(a.device)
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
+    print(f'data {a.data}; device {dev_name}; preset {a.preset} {a.set}', flush=True)
+    rows, refs = [], {}
+    for flag in a.datasets:
+        for s in a.seeds:
+            rows.append(run_ours(flag, s, a, dev))
+            print({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
+        if a.ref_batches:
+            refs[flag] = reference_time(flag, a, dev, a.ref_batches)
+            print(flag, 'reference', {k: round(v, 2) if isinstance(v, float) else v for k, v in refs[flag].items()}, flush=True)
+    t = table(rows, refs, dev_name)
+    print(t)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(t + '\n')
+
+
+if __name__ == '__main__':
+    main()
