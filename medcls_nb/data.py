@@ -19,7 +19,7 @@ from torch import nn
 import medmnist
 from medmnist import INFO
 
-# %% ../nbs/00_data.ipynb #899e44bc
+# %% ../nbs/00_data.ipynb #cc8f3304
 _KINDS = {'binary-class':'binary', 'multi-class':'multiclass', 'multi-label, binary-class':'multilabel', 'ordinal-regression':'ordinal'}
 _MEDMNIST_TASK = {v:k for k,v in _KINDS.items()}
 
@@ -41,6 +41,10 @@ class Task:
     def from_name(cls, name:str): return cls.from_info(_info(name), name)
     @property
     def is_multilabel(self)->bool: return self.kind=='multilabel'
+    @property
+    def is_ordinal(self)->bool: return self.kind=='ordinal'
+    @property
+    def is_binary(self)->bool: return self.kind=='binary'
     @property
     def loss_family(self)->str: return 'bce' if self.is_multilabel else 'ce'
     @property
