@@ -97,7 +97,7 @@ def classification_metrics(probs, y, task:Task|None=None)->dict:
     "AUC, ACC, balanced accuracy and weighted F1 of `probs` against `y`; plus MAE and QWK for ordinal tasks"
     out = dict(auc=auc(probs, y, task), acc=accuracy(probs, y, task),
                balanced_acc=balanced_accuracy(probs, y, task), f1_weighted=f1_weighted(probs, y, task))
-    if task is not None and task.kind=='ordinal': out.update(mae=mae(probs, y, task), qwk=qwk(probs, y, task))
+    if task is not None and task.is_ordinal: out.update(mae=mae(probs, y, task), qwk=qwk(probs, y, task))
     return out
 
 # %% ../nbs/05_metrics.ipynb #1d4bf04e
