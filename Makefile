@@ -31,7 +31,7 @@ sync-check: $(VENV)/.installed-dev
 	$(BIN)/python tests/check_export.py
 
 nbtest: $(VENV)/.installed-dev
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -q tests
