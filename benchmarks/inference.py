@@ -8,35 +8,28 @@ tables, and writes them as CSV (atomically) to --out.
     HF_HUB_OFFLINE=1 python benchmarks/inference.py --root ../shared/data/medmnist            # CPU, 2 threads
     HF_HUB_OFFLINE=1 python benchmarks/inference.py --root ../shared/data/medmnist --device cuda --cpu-too
 """
-import argparse, copy, os, time
+import argparse, copy, os, sys, time
 from pathlib import Path
 import torch
-from medcls_nb.data import BatchLoader, Split, load_dataset
+from medcls_nb.data import BatchLoader, Split, class_weights, load_dataset
 from medcls_nb.models import ModelFactory, profile_model
 from medcls_nb.losses import loss_for
 from medcls_nb.train import fit, TrainOptions
-from medcls_nb.inference import Variant, compare_variants, conditions, quantize_dynamic_linear, quantize_static
+from medcls_nb.inference import Variant, compare_variants, conditions, cpu_variants
 
-def train_model(ds, epochs:int, n_train:int|None, device:str, seed:int=0):
+def train_model(ds, epochs:int, n_train:int|None, device:str, small_stem:bool=True, seed:int=0):
     task = ds.task
     tr = ds.train if n_train is None else Split(ds.train.images[:n_train], ds.train.labels[:n_train])
     torch.manual_seed(seed)
-    model = ModelFactory.create('resnet', 'resnet18', num_classes=task.num_classes, in_chans=task.channels, img_size=ds.size)
+    model = ModelFactory.create('resnet', 'resnet18', num_classes=task.num_classes, in_chans=task.channels, img_size=ds.size, small_stem=small_stem)
     t = time.perf_counter()
     hist = fit(model, BatchLoader(tr, task, 128, shuffle=True, seed=seed, device=device), BatchLoader(ds.val, task, 256, device=device),
-               task, loss_for(task), opts=TrainOptions(optimizer='adam', lr=1e-3, weight_decay=0., epochs=epochs, amp='off', device=device, seed=seed),
+               task, loss_for(task, 'weighted_ce', class_weights=class_weights(tr, task)), opts=TrainOptions(optimizer='adam', lr=1e-3, weight_decay=0., epochs=epochs, amp='off', device=device, seed=seed),
                progress=False)
-    print(f"trained on {len(tr)} images for {epochs} epochs in {time.perf_counter()-t:.0f} s on {device}; "
-          f"best epoch {hist.attrs['best_epoch']}, val AUC {hist.attrs['best_metric']:.4f}", flush=True)
-    return model.eval()
-
-def cpu_variants(model, ds, compile_too:bool, n_bf16:int|None)->list:
-    m = copy.deepcopy(model).cpu().eval()
-    vs = [Variant('fp32', m), Variant('fp32 channels_last', copy.deepcopy(m).to(memory_format=torch.channels_last), channels_last=True),
-          Variant('bf16 autocast', m, amp=torch.bfloat16, n=n_bf16),
-          Variant('int8 dynamic (Linear)', quantize_dynamic_linear(m)), Variant('int8 static (FX, x86)', quantize_static(m, ds.val, ds.task))]
-    if compile_too: vs.append(Variant('fp32 channels_last + torch.compile', torch.compile(copy.deepcopy(m).to(memory_format=torch.channels_last)), channels_last=True))
-    return vs
+    note = (f"resnet18 ({'stride-1' if small_stem else 'standard'} stem, class-weighted CE) trained on {len(tr)} {ds.name} images for {epochs} epochs in {time.perf_counter()-t:.0f} s on {device}; "
+            f"best epoch {hist.attrs['best_epoch']}, val AUC {hist.attrs['best_metric']:.4f}")
+    print(note, flush=True)
+    return model.eval(), note
 
 def cuda_variants(model, compile_too:bool)->list:
     m = copy.deepcopy(model).cuda().eval()
@@ -45,13 +38,12 @@ def cuda_variants(model, compile_too:bool)->list:
     if compile_too: vs.append(Variant('fp32 + torch.compile (CUDA)', torch.compile(copy.deepcopy(m))))
     return vs
 
-def report(name:str, variants:list, ds, out:Path, repeats:int):
+def report(name:str, variants:list, ds, out:Path, repeats:int, note:str='', batch_sizes=(1, 64)):
     t = time.perf_counter()
-    table = compare_variants(variants, ds.test, ds.task, repeats=repeats)
-    cond = conditions()
+    table = compare_variants(variants, ds.test, ds.task, batch_sizes=batch_sizes, repeats=repeats)
+    cond = f"{conditions()}; {note}; command: {' '.join(sys.argv)}"
     print(f"\n== {name}: {ds.name} test split, {len(ds.test)} images; latency in ms per forward pass ({time.perf_counter()-t:.0f} s)\n{cond}")
     print(table.round(4).to_string(), flush=True)
-    table.attrs['conditions'] = cond
     out.mkdir(parents=True, exist_ok=True)
     tmp = out/f'.inference_{name}.csv.tmp'
     with open(tmp, 'w') as f: f.write(f'# {cond}\n'); table.to_csv(f)
@@ -63,19 +55,21 @@ def main():
     ap.add_argument('--data', default='pneumoniamnist'); ap.add_argument('--root', default=None)
     ap.add_argument('--epochs', type=int, default=10); ap.add_argument('--n-train', type=int, default=None)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--standard-stem', action='store_true', help="timm's stride-4 stem instead of the reference stride-1 stem")
     ap.add_argument('--cpu-too', action='store_true', help='with --device cuda: also measure the CPU variants of the trained model')
     ap.add_argument('--compile', action='store_true', help='also time torch.compile (slow to compile)')
     ap.add_argument('--n-bf16', type=int, default=None, help='CPU bf16 autocast on the first N test images only')
+    ap.add_argument('--batch-sizes', default='1,64', help='latency batch sizes, comma-separated')
     ap.add_argument('--repeats', type=int, default=10); ap.add_argument('--out', default='benchmarks/results')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     ds = load_dataset(a.data, root=a.root)
-    model = train_model(ds, a.epochs, a.n_train, a.device)
+    model, note = train_model(ds, a.epochs, a.n_train, a.device, small_stem=not a.standard_stem)
     p = profile_model(copy.deepcopy(model).cpu(), ds.size, batch_sizes=(1, 64), repeats=3)
     print(f"profile_model (CPU fp32): {p.params/1e6:.2f} M parameters, {p.macs/1e9:.3f} GMACs/image, "
           f"latency {', '.join(f'bs{b} {s*1e3:.1f} ms' for b,s in p.latency.items())}")
-    out = Path(a.out)
-    if a.device.startswith('cuda'): report('cuda', cuda_variants(model, a.compile), ds, out, a.repeats)
-    if a.device=='cpu' or a.cpu_too: report('cpu', cpu_variants(model, ds, a.compile, a.n_bf16), ds, out, a.repeats)
+    out, bs = Path(a.out), tuple(int(b) for b in a.batch_sizes.split(','))
+    if a.device.startswith('cuda'): report('cuda', cuda_variants(model, a.compile), ds, out, a.repeats, note, bs)
+    if a.device=='cpu' or a.cpu_too: report('cpu', cpu_variants(model, ds.val, ds.task, a.compile, a.n_bf16), ds, out, a.repeats, note, bs)
 
 if __name__=='__main__': main()

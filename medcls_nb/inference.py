@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['predict_split', 'agreement', 'state_size_mb', 'latency', 'Variant', 'compare_variants', 'conditions',
-           'quantize_dynamic_linear', 'quantize_static']
+           'quantize_dynamic_linear', 'quantize_static', 'cpu_variants']
 
 # %% ../nbs/08_inference.ipynb #a4e575ff
 import copy, io, os, statistics, time, warnings
@@ -155,3 +155,19 @@ def quantize_static(
         with torch.no_grad():
             for x,_ in loader: prepared(x)
         return convert_fx(prepared)
+
+# %% ../nbs/08_inference.ipynb #67a4db85
+def cpu_variants(
+    model:nn.Module,         # the float32 model
+    calib:Split,             # calibration split for static quantization (validation)
+    task:Task,
+    compile:bool=False,      # add torch.compile (inductor) of the channels-last model
+    bf16_n:int|None=None,    # bf16 autocast on the first `bf16_n` images only (None: all)
+)->list:                     # [`Variant`], float32 first
+    "The CPU variants this chapter compares: fp32, fp32 channels_last, bf16 autocast, int8 dynamic (Linear), int8 static (FX)"
+    m = copy.deepcopy(model).cpu().eval()
+    cl = copy.deepcopy(m).to(memory_format=torch.channels_last)
+    vs = [Variant('fp32', m), Variant('fp32 channels_last', cl, channels_last=True), Variant('bf16 autocast', m, amp=torch.bfloat16, n=bf16_n),
+          Variant('int8 dynamic (Linear)', quantize_dynamic_linear(m)), Variant('int8 static (FX)', quantize_static(m, calib, task))]
+    if compile: vs.append(Variant('fp32 channels_last + torch.compile', torch.compile(cl), channels_last=True))
+    return vs

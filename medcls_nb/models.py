@@ -113,7 +113,7 @@ register_family('densenet', Family('densenet', {**{f'densenet{d}': f'densenet{d}
 register_family('vit', Family('vision_transformer', {'vit_base': 'vit_base_patch16_224', 'vit_large': 'vit_large_patch16_224',
                                                      'vit_huge': 'vit_huge_patch14_224'}, build_kwargs=_vit_kwargs))
 
-# %% ../nbs/01_models.ipynb #01b2af03
+# %% ../nbs/01_models.ipynb #1ad814e8
 def _no_weights(name:str, why:str)->RuntimeError:
     return RuntimeError(f"Pretrained weights for {name!r} are not available: {why}. "
                         "Pass a local file, pretrained='path/to/weights.safetensors' (or .pth), or pretrained=False.")
@@ -121,7 +121,8 @@ def _no_weights(name:str, why:str)->RuntimeError:
 def _check_hub(name:str, arch_kwargs:dict):
     "Fail fast, before building anything, when `name`'s hub weights cannot be had"
     cfg = get_pretrained_cfg(name)
-    if arch_kwargs or cfg is None or not (cfg.hf_hub_id or cfg.url): raise _no_weights(name, 'timm has none for this architecture')
+    if arch_kwargs or cfg is None or not (cfg.hf_hub_id or cfg.url):
+        raise _no_weights(name, f"timm has none for this architecture (timm.list_pretrained('*{name}*') lists related ones, for architecture='timm')")
     if cfg.hf_hub_id and hf_constants.HF_HUB_OFFLINE:
         files = [cfg.hf_hub_filename] if cfg.hf_hub_filename else ['model.safetensors', 'pytorch_model.bin']
         if not any(isinstance(try_to_load_from_cache(cfg.hf_hub_id, f), str) for f in files):
@@ -173,7 +174,7 @@ def _group_module(root:nn.Module, names:list)->nn.ModuleList:
     visit('', root)
     return nn.ModuleList(mods + ([nn.ParameterList(loose)] if loose else []))
 
-# %% ../nbs/01_models.ipynb #a8fe43ce
+# %% ../nbs/01_models.ipynb #60031093
 class BaseModel(nn.Module):
     "A timm `backbone` that returns pooled features, then `classifier`: dropout and a linear head"
     def __init__(self, backbone:nn.Module, num_classes:int, dropout_rate:float=0., config:dict|None=None):
@@ -182,6 +183,7 @@ class BaseModel(nn.Module):
         self.num_features = getattr(backbone, 'head_hidden_size', None) or backbone.num_features
         self.classifier = nn.Sequential(nn.Dropout(dropout_rate), nn.Linear(self.num_features, num_classes))
         self.config = dict(config or {})  # JSON-able kwargs of `ModelFactory.create` that rebuild this architecture
+        self.pretrained_source = None     # where the initial weights came from: None, 'hub' or a file path
 
     def extract_features(self, x:torch.Tensor)->torch.Tensor: # (N, C, H, W) -> (N, num_features)
         "Pooled backbone features of `x`"

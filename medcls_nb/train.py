@@ -8,7 +8,7 @@ __all__ = ['TrainOptions', 'seed_everything', 'resolve_device', 'amp_dtype', 'ma
            'save_checkpoint', 'load_checkpoint', 'rng_state', 'set_rng_state', 'NonFiniteLossError', 'TrainState',
            'history_frame', 'fit', 'plot_history', 'init_distributed', 'shard']
 
-# %% ../nbs/04_train.ipynb #bd697847
+# %% ../nbs/04_train.ipynb #436764d3
 import math, os, pickle, random, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, asdict, fields
@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 from medmnist.evaluator import getAUC, getACC
+from sklearn.exceptions import UndefinedMetricWarning
 from .data import Task, BatchLoader
 
 # %% ../nbs/04_train.ipynb #27d8c680
@@ -134,12 +135,14 @@ def make_schedule(optimizer, opts:TrainOptions, steps_per_epoch:int)->LRSchedule
     ms = tuple(round(m*opts.epochs)*steps_per_epoch for m in opts.milestones)
     return LRSchedule(optimizer, lambda s: lr_factor(s, opts.schedule, total, warm, ms, opts.gamma))
 
-# %% ../nbs/04_train.ipynb #73001851
+# %% ../nbs/04_train.ipynb #4def59df
 def medmnist_metrics(probs:torch.Tensor, targets:torch.Tensor, task:Task)->dict:
     "Official MedMNIST AUC and ACC of `probs` (N, C) against `task.targets` (nan AUC when a class is missing)"
     p,y = np.asarray(probs, dtype=np.float64), np.asarray(targets)
-    try: auc = float(getAUC(y, p, task.medmnist_task))
-    except ValueError: auc = float('nan')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UndefinedMetricWarning)
+        try: auc = float(getAUC(y, p, task.medmnist_task))
+        except ValueError: auc = float('nan')
     return dict(auc=auc, acc=float(getACC(y, p, task.medmnist_task)))
 
 # %% ../nbs/04_train.ipynb #697399ea

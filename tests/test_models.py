@@ -95,7 +95,7 @@ def test_offline_hub_error_is_fast_and_clear():
     code = textwrap.dedent('''
         import time
         from medcls_nb.models import ModelFactory
-        for a, v in [('resnet', 'resnet50'), ('vit', 'vit_huge'), ('efficientnet', 'b7')]:
+        for a, v in [('resnet', 'resnet50'), ('vit', 'vit_huge'), ('efficientnet', 'b5')]:
             t = time.perf_counter()
             try: ModelFactory.create(a, v, pretrained=True)
             except RuntimeError as e: print(f'{time.perf_counter()-t:.3f}', e)
@@ -108,6 +108,10 @@ def test_offline_hub_error_is_fast_and_clear():
         dt, msg = line.split(' ', 1)
         assert float(dt) < 1, line
         assert 'offline' in msg and "pretrained='path/to/weights.safetensors'" in msg and 'pretrained=False' in msg, msg
+
+def test_no_hub_weights_for_the_architecture():
+    for a, v in [('efficientnet', 'b7'), ('densenet', 'densenet264')]:
+        with pytest.raises(RuntimeError, match='timm has none'): ModelFactory.create(a, v, pretrained=True)
 
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="valid: \\['b0', 'b1'"): ModelFactory.create('efficientnet', 'b9')
