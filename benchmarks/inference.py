@@ -11,7 +11,7 @@ tables, and writes them as CSV (atomically) to --out.
 import argparse, copy, os, sys, time
 from pathlib import Path
 import torch
-from medcls_nb.data import BatchLoader, Split, class_weights, load_dataset
+from medcls_nb.data import BatchLoader, Split, class_weights, load_dataset, synthetic_dataset
 from medcls_nb.models import ModelFactory, profile_model
 from medcls_nb.losses import loss_for
 from medcls_nb.train import fit, TrainOptions
@@ -52,7 +52,7 @@ def report(name:str, variants:list, ds, out:Path, repeats:int, note:str='', batc
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--data', default='pneumoniamnist'); ap.add_argument('--root', default=None)
+    ap.add_argument('--data', default='pneumoniamnist', help="a MedMNIST 2D dataset, or 'synthetic' (a small built-in set, for smoke tests)"); ap.add_argument('--root', default=None)
     ap.add_argument('--epochs', type=int, default=10); ap.add_argument('--n-train', type=int, default=None)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--standard-stem', action='store_true', help="timm's stride-4 stem instead of the reference stride-1 stem")
@@ -63,7 +63,7 @@ def main():
     ap.add_argument('--repeats', type=int, default=10); ap.add_argument('--out', default='benchmarks/results')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    ds = load_dataset(a.data, root=a.root)
+    ds = synthetic_dataset(n_train=256, n_val=64, n_test=128, n_ood=0) if a.data=='synthetic' else load_dataset(a.data, root=a.root)
     model, note = train_model(ds, a.epochs, a.n_train, a.device, small_stem=not a.standard_stem)
     p = profile_model(copy.deepcopy(model).cpu(), ds.size, batch_sizes=(1, 64), repeats=3)
     print(f"profile_model (CPU fp32): {p.params/1e6:.2f} M parameters, {p.macs/1e9:.3f} GMACs/image, "

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['load_run', 'evaluate_run', 'InputError', 'predict_files', 'metrics_table', 'write_report', 'demo', 'main']
 
-# %% ../nbs/10_cli.ipynb #b4565f62
+# %% ../nbs/10_cli.ipynb #6cb4e5f9
 import argparse, json, os, sys, time
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 import yaml
 from .data import Split, BatchLoader, DataFileError
-from .train import load_checkpoint, predict, history_frame, plot_history, CheckpointError, NonFiniteLossError, dist_info
+from .train import load_checkpoint, predict, plot_history, resolve_device, CheckpointError, NonFiniteLossError, dist_info
 from .metrics import (classification_metrics, calibration_metrics, reliability_bins, plot_reliability, errors,
                                selective_report, plot_risk_coverage, ood_auroc)
 from .uncertainty import TemperatureScaling, MCDropoutUncertainty, summarise
@@ -197,14 +197,14 @@ def _plots(run_dir:Path, m:dict)->dict:
         out['Risk-coverage curves'] = 'plots/risk_coverage.png'
     return out
 
-# %% ../nbs/10_cli.ipynb #dd072e0c
+# %% ../nbs/10_cli.ipynb #bd589bc9
 def _sections(run_dir:Path, m:dict)->list:
     "(title, DataFrame | str) sections of the report"
     cfg = load_config(run_dir/'config.yaml'); h = pd.read_csv(run_dir/'history.csv', index_col='epoch')
     best = h[cfg.train.monitor].idxmax() if cfg.train.goal=='max' else h[cfg.train.monitor].idxmin()
     run = pd.DataFrame({'value': {'dataset': cfg.data.dataset, 'model': m['model'], 'loss': cfg.loss.name, 'epochs trained': len(h),
-                                  f'best epoch (by {cfg.train.monitor})': best, 'training time (s)': round(h.time_s.sum(), 1),
-                                  'training images/s': round(h.train_img_s.mean(), 1), 'test images': m['n_test']}})
+                                  f'best epoch (by {cfg.train.monitor})': best, 'training time (s)': f'{h.time_s.sum():.1f}',
+                                  'training images/s': f'{h.train_img_s.mean():.1f}', 'test images': m['n_test']}}, dtype=str)
     out = [('Run', run), ('Test metrics and calibration', metrics_table(m))]
     if m.get('selective'): out.append(('Uncertainty quality (test, higher score = less certain)', pd.DataFrame(m['selective']).T))
     if m.get('ood_auroc'): out.append(('Out-of-distribution detection (AUROC, test vs OOD split)', pd.Series(m['ood_auroc'], name='AUROC').to_frame()))
@@ -230,10 +230,10 @@ def write_report(run_dir)->Path:
 
 def _cmd_report(a): print(f"report: {write_report(a.run_dir)}  (and report.md)")
 
-# %% ../nbs/10_cli.ipynb #26feee68
-def demo(out='runs/demo', overrides:dict|None=None, device='cpu', progress:bool=True)->Path:
+# %% ../nbs/10_cli.ipynb #934eae9d
+def demo(out='runs/demo', overrides:dict|None=None, device='auto', progress:bool=True)->Path:
     "Train, evaluate, calibrate and report the `demo` preset into `out`; returns the report path"
-    t0 = time.perf_counter()
+    t0 = time.perf_counter(); device = str(resolve_device(device))
     cfg = load_config('demo', {'train.device': device, **(overrides or {})})
     train_run(cfg, out, progress=progress, log=_log_epoch)
     evaluate_run(out, device)
@@ -241,7 +241,7 @@ def demo(out='runs/demo', overrides:dict|None=None, device='cpu', progress:bool=
     print(f"demo finished in {time.perf_counter()-t0:.0f} s; report: {p} (and {Path(out)/'report.md'})")
     return p
 
-def _cmd_demo(a): demo(a.out, _overrides(a), a.device or 'cpu', a.progress)
+def _cmd_demo(a): demo(a.out, _overrides(a), a.device or 'auto', a.progress)
 
 def _cmd_presets(a):
     with pd.option_context('display.max_colwidth', 200, 'display.width', 250): print(presets_table().to_string())

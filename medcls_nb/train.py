@@ -25,7 +25,7 @@ from medmnist.evaluator import getAUC, getACC
 from sklearn.exceptions import UndefinedMetricWarning
 from .data import Task, BatchLoader
 
-# %% ../nbs/04_train.ipynb #27d8c680
+# %% ../nbs/04_train.ipynb #3b966bb6
 _CHOICES = dict(optimizer=('adamw', 'adam', 'sgd'), schedule=('cosine', 'onecycle', 'multistep', 'constant'),
                 amp=('auto', 'off', 'bf16', 'fp16'), mode=('auto', 'max', 'min'))
 
@@ -53,13 +53,14 @@ class TrainOptions:
     deterministic:bool=False     # also ask torch for deterministic kernels
     device:str='auto'            # 'auto' | 'cpu' | 'cuda' | 'cuda:1' ...
     channels_last:bool=False     # NHWC memory format for model and inputs
+    checkpoint_every:float=0.    # seconds between writes of last.pt (0: every epoch); the final epoch is always written
     def __post_init__(self):
         self.milestones = tuple(self.milestones)
         for k,ok in _CHOICES.items():
             if getattr(self, k) not in ok: raise ValueError(f"TrainOptions.{k} must be one of {list(ok)}, got {getattr(self, k)!r}")
         for k in ('lr', 'epochs', 'accum_steps'):
             if not getattr(self, k)>0: raise ValueError(f"TrainOptions.{k} must be > 0, got {getattr(self, k)!r}")
-        for k in ('weight_decay', 'warmup_epochs', 'min_delta'):
+        for k in ('weight_decay', 'warmup_epochs', 'min_delta', 'checkpoint_every'):
             if getattr(self, k)<0: raise ValueError(f"TrainOptions.{k} must be >= 0, got {getattr(self, k)!r}")
         if self.clip_grad is not None and not self.clip_grad>0: raise ValueError(f"TrainOptions.clip_grad must be > 0 or None, got {self.clip_grad!r}")
         if self.patience is not None and self.patience<1: raise ValueError(f"TrainOptions.patience must be >= 1 or None, got {self.patience!r}")
@@ -226,7 +227,7 @@ def set_rng_state(s:dict):
     torch.set_rng_state(s['torch'])
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/04_train.ipynb #46c110fc
+# %% ../nbs/04_train.ipynb #8165ad39
 class NonFiniteLossError(FloatingPointError):
     "The training loss became nan or inf; the message names the last good checkpoint"
 
@@ -245,8 +246,9 @@ class _Loop:
     model:nn.Module; net:nn.Module; opts:TrainOptions; task:Task; loss_fn:object; strategy:object; metric_fn:object
     device:torch.device; dtype:object; optimizer:object; schedule:object; scaler:object
     rank:int; world:int; n_batches:int; run_dir:Path|None; config:dict; best_state:dict|None=None; trainable:tuple=()
+    saved_epoch:int|None=None; last_save:float=0.
 
-# %% ../nbs/04_train.ipynb #f231c14e
+# %% ../nbs/04_train.ipynb #9408a3fb
 def _trainable(model)->tuple: return tuple(p.requires_grad for p in model.parameters())
 
 def _wrap(L:_Loop):
@@ -267,7 +269,7 @@ def _setup(model, train_loader, task, loss_fn, strategy, opts, metric_fn, run_di
               optimizer, make_schedule(optimizer, opts, math.ceil(n/opts.accum_steps)),
               torch.amp.GradScaler(dev.type, enabled=dtype==torch.float16), rank, world, n,
               Path(run_dir) if run_dir is not None else None, config if config is not None else dict(train=asdict(opts)))
-    _wrap(L)
+    _wrap(L); L.last_save = time.perf_counter()
     return L
 
 # %% ../nbs/04_train.ipynb #491571ad
@@ -288,12 +290,12 @@ def _optimizer_step(L:_Loop):
     L.scaler.step(L.optimizer); L.scaler.update()
     L.optimizer.zero_grad(set_to_none=True); L.schedule.step()
 
-# %% ../nbs/04_train.ipynb #09e2c9d5
+# %% ../nbs/04_train.ipynb #b8b5ddac
 def _check_finite(L:_Loop, total:torch.Tensor, epoch:int, i:int, st:TrainState):
     "Raise `NonFiniteLossError` on every rank if the running loss of any rank is nan or inf"
     if not _any_rank(not bool(torch.isfinite(total))): return
-    last = L.run_dir/'last.pt' if L.run_dir is not None and st.epoch>0 else None
-    where = f"The last good checkpoint is {last} (after epoch {st.epoch-1}); resume from it" if last else "No checkpoint was written before it"
+    last = L.run_dir/'last.pt' if L.run_dir is not None and L.saved_epoch else None
+    where = f"The last good checkpoint is {last} (after epoch {L.saved_epoch-1}); resume from it" if last else "No checkpoint was written before it"
     raise NonFiniteLossError(f"training stopped: the loss became nan or inf in epoch {epoch}, batch {i}. {where} with a lower learning rate, "
                              f"gradient clipping (clip_grad) or amp='off', or check the inputs for nan.")
 
@@ -319,7 +321,7 @@ def _train_epoch(L:_Loop, loader, epoch:int, st:TrainState, bar=None)->dict:
     dt = time.perf_counter()-t0
     return dict(train_loss=total.item()/max(n, 1), time_s=dt, train_img_s=n*L.world/dt)
 
-# %% ../nbs/04_train.ipynb #6621d984
+# %% ../nbs/04_train.ipynb #f65052de
 def _improved(L:_Loop, v:float, best:float|None)->bool:
     if v!=v: return False
     if best is None: return True
@@ -331,6 +333,10 @@ def _checkpoint(L:_Loop, st:TrainState)->dict:
                 scaler_state_dict=L.scaler.state_dict(), train_options=asdict(L.opts), best_epoch=st.best_epoch,
                 bad_epochs=st.bad_epochs, stopped=st.stopped, history=st.history, rng=rng_state())
 
+def _best_checkpoint(L:_Loop, st:TrainState)->dict:
+    return dict(epoch=st.epoch, model_state_dict=L.model.state_dict(), best_metric=st.best_metric, best_epoch=st.best_epoch,
+                config=L.config, train_options=asdict(L.opts), history=st.history)
+
 def _end_epoch(L:_Loop, st:TrainState, row:dict):
     "Record `row`, track the best epoch and early stopping, write checkpoints and history on rank 0"
     if L.opts.monitor not in row: raise ValueError(f"TrainOptions.monitor {L.opts.monitor!r} is not in the history; choose one of {list(row)}")
@@ -341,9 +347,9 @@ def _end_epoch(L:_Loop, st:TrainState, row:dict):
     st.stopped = L.opts.patience is not None and st.bad_epochs>=L.opts.patience
     if better: L.best_state = {k: v.detach().clone() for k,v in L.model.state_dict().items()}
     if L.run_dir is None or L.rank!=0: return
-    ck = _checkpoint(L, st)
-    if better: save_checkpoint(ck, L.run_dir/'best.pt')
-    save_checkpoint(ck, L.run_dir/'last.pt')
+    if better: save_checkpoint(_best_checkpoint(L, st), L.run_dir/'best.pt')
+    if st.stopped or st.epoch>=L.opts.epochs or time.perf_counter()-L.last_save>=L.opts.checkpoint_every:
+        save_checkpoint(_checkpoint(L, st), L.run_dir/'last.pt'); L.saved_epoch,L.last_save = st.epoch,time.perf_counter()
     _write_csv(history_frame(st.history), L.run_dir/'history.csv')
 
 def history_frame(history:list)->pd.DataFrame:
@@ -353,7 +359,7 @@ def history_frame(history:list)->pd.DataFrame:
 def _write_csv(df:pd.DataFrame, path:Path):
     tmp = path.with_name(f'.{path.name}.tmp'); df.to_csv(tmp); os.replace(tmp, path)
 
-# %% ../nbs/04_train.ipynb #40583ae2
+# %% ../nbs/04_train.ipynb #2742bb92
 def _resume_path(resume, run_dir)->Path|None:
     if resume is True:
         if run_dir is None: raise ValueError("resume=True needs run_dir (or pass the checkpoint path)")
@@ -375,7 +381,7 @@ def _restore(L:_Loop, path:Path)->TrainState:
     L.schedule.load_state_dict(ck['scheduler_state_dict']); L.scaler.load_state_dict(ck['scaler_state_dict'])
     best = path.with_name('best.pt')
     if best.exists(): L.best_state = load_checkpoint(best, map_location=L.device)['model_state_dict']
-    set_rng_state(ck['rng'])
+    set_rng_state(ck['rng']); L.saved_epoch,L.last_save = ck['epoch'],time.perf_counter()
     return TrainState(ck['epoch'], ck['best_metric'], ck['best_epoch'], ck['bad_epochs'], ck['stopped'], list(ck['history']))
 
 # %% ../nbs/04_train.ipynb #2fc0b8e2

@@ -15,11 +15,16 @@ renders the processed project instead of `quarto render`:
    `data.html` for `00_data.ipynb`), nbdev's absolute doc links (`{doc_host}{doc_baseurl}/x.html`) become
    relative, and the sidebar is grouped into Tutorials and Reference.
 4. `smalldocs` renders `_proc/` (its `_quarto.yml` + nbdev.yml + sidebar.yml) into `_proc/_docs`, moved to `_docs/`.
+   The site then loads nothing from the internet: KaTeX is copied from Debian's libjs-katex when installed (else the
+   CDN stays), the theme's Google-Fonts import is dropped (system fonts), and a favicon is added.
 5. README.md is written from the processed index notebook as GitHub Markdown; its pictures go in README_files/.
+
+A notebook nbdev cannot process stops the build, listing every such notebook and its failing cell;
+`--keep-going` leaves them out of the site instead (for looking at the rest while they are fixed).
 
 nbs/_quarto.yml stays a plain Quarto file: with Quarto installed, `nbdev_docs` builds the same site.
 """
-import argparse, base64, html, json, os, re, shutil, sys, time, traceback
+import argparse, base64, html, html.parser, json, os, re, shutil, sys, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
@@ -62,9 +67,7 @@ def process(nbs:Path, cache:Path, n_workers:int=2, only:list|None=None)->dict:
     if (nbs/'_extensions').exists() and only is None:
         files += list(nbglob(nbs/'_extensions', func=Path, file_glob='', file_re='', skip_file_re='^[.]'))
     import nbdev.serve_drv
-    from nbdev.processors import FilterDefaults
     jobs = [r for r in (_proc_file(Path(f), cache, nbs) for f in files) if r]  # copies other files, returns notebooks
-    assert all(fd is FilterDefaults for *_,fd in jobs)
     errors = {}
     if n_workers<=1 or len(jobs)<=1:
         for j in jobs:
@@ -153,7 +156,7 @@ def drop_from_sidebar(cache:Path, gone:set):
     "Leave notebooks that could not be processed out of the sidebar (--keep-going)"
     f = cache/'sidebar.yml'
     sb = yaml.safe_load(f.read_text())
-    keep = lambda es: [e if isinstance(e, str) else {**e, 'contents': keep(e.get('contents', []))} for e in es if e not in gone]
+    keep = lambda es: [e if isinstance(e, str) else {**e, 'contents': keep(e.get('contents', []))} for e in es if not (isinstance(e, str) and e in gone)]
     sb['website']['sidebar']['contents'] = keep(sb['website']['sidebar']['contents'])
     f.write_text(yaml.safe_dump(sb, sort_keys=False))
 
@@ -167,7 +170,7 @@ def group_sidebar(cache:Path, moves:dict):
     home = [e for e in contents if isinstance(e, str) and PurePosixPath(e).stem=='index']
     pages = [e for e in contents if isinstance(e, str) and e not in home]
     sections = [{**e, 'section': e['section'].replace('_', ' ').title()} for e in contents if isinstance(e, dict)]
-    new = home + sections + ([{'section': 'Reference', 'contents': pages}] if pages else [])
+    new = [{'text': 'Home', 'href': h} for h in home] + sections + ([{'section': 'Reference', 'contents': pages}] if pages else [])
     sb['website']['sidebar']['contents'] = new
     f.write_text(yaml.safe_dump(sb, sort_keys=False))
 
@@ -234,6 +237,7 @@ def render(cache:Path, out:Path)->list[str]:
 
 # ------------------------------------------------------------------ 5. README.md
 
+_FILES = '\x00files\x00'  # where the pictures' folder name goes
 _DIRECTIVE = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*)$')
 
 def _src(x): return ''.join(x) if isinstance(x, list) else (x or '')
@@ -243,14 +247,14 @@ def _cell_opts(code:str)->tuple[dict, str]:
     lines, opts = code.split('\n'), {}
     while lines and _DIRECTIVE.match(lines[0]):
         k,v = _DIRECTIVE.match(lines.pop(0)).groups()
-        opts[k.lower()] = v.strip().lower() or True
+        opts[k.lower()] = v.strip() or True
     return opts, '\n'.join(lines).strip('\n')
 
 def _fence(text:str, lang:str='')->str:
     n = max([3]+[len(m)+1 for m in re.findall(r'`{3,}', text)])
     return f"{'`'*n}{lang}\n{text.rstrip()}\n{'`'*n}"
 
-def _readme_output(o:dict, name:str, files:dict)->str:
+def _readme_output(o:dict, name:str, files:dict, alt:str='figure')->str:
     kind = o.get('output_type')
     strip = lambda s: re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', s)
     if kind=='stream': return _fence(strip(_src(o.get('text'))))
@@ -260,25 +264,50 @@ def _readme_output(o:dict, name:str, files:dict)->str:
         if mime in d:
             v = _src(d[mime])
             files[f'{name}.{ext}'] = v.encode() if ext=='svg' else base64.b64decode(v)
-            return f'![]({{files}}/{name}.{ext})'
+            return f'![{alt}]({_FILES}/{name}.{ext})'
     if 'text/markdown' in d: return _src(d['text/markdown']).strip()
-    if 'text/html' in d and '<table' in _src(d['text/html']):  # a DataFrame: GitHub shows the table, not the <style>
-        return re.sub(r'<style[^>]*>.*?</style>\s*', '', _src(d['text/html']), flags=re.S).strip()
+    if 'text/html' in d and '<table' in _src(d['text/html']):  # a DataFrame: a GitHub table, or its HTML without <style>
+        h = _src(d['text/html'])
+        return _md_table(h) or re.sub(r'<style[^>]*>.*?</style>\s*', '', h, flags=re.S).strip()
     if 'text/plain' in d: return _fence(_src(d['text/plain']))
     return ''
 
-def _abs_links(md:str, site:str, moves:dict)->str:
+class _Table(html.parser.HTMLParser):
+    "Rows of cells of a plain HTML table (a pandas DataFrame); `ok` is False for spans or nested tables"
+    def __init__(self):
+        super().__init__(); self.rows, self.cell, self.ok, self.tables = [], None, True, 0
+    def handle_starttag(self, tag, attrs):
+        if tag=='table': self.tables += 1; self.ok &= self.tables==1
+        elif tag=='tr': self.rows.append([])
+        elif tag in ('td', 'th'):
+            self.ok &= not any(k in ('rowspan', 'colspan') and v not in (None, '1') for k,v in attrs)
+            self.cell = ''
+    def handle_endtag(self, tag):
+        if tag in ('td', 'th') and self.cell is not None and self.rows: self.rows[-1].append(' '.join(self.cell.split())); self.cell = None
+    def handle_data(self, data):
+        if self.cell is not None: self.cell += data
+
+def _md_table(h:str)->str|None:
+    "A GitHub pipe table from a DataFrame's HTML, or None when it is not a plain grid"
+    p = _Table(); p.feed(h)
+    rows = [r for r in p.rows if r]
+    if not p.ok or len(rows)<2 or len({len(r) for r in rows})!=1: return None
+    esc = lambda c: c.replace('|', '\\|')
+    line = lambda r: '| ' + ' | '.join(esc(c) for c in r) + ' |'
+    return '\n'.join([line(rows[0]), '|' + '|'.join('---:' if i else ':---' for i in range(len(rows[0]))) + '|', *map(line, rows[1:])])
+
+def _abs_links(md:str, site:str)->str:
     "Links to other notebooks/pages -> the published docs site (README sits at the repo root, not in nbs/)"
     def f(m):
         href = m.group(2)
         if re.match(r'^[a-zA-Z][\w+.-]*:|^//|^#', href) or not site: return m.group(0)
         path, tail = re.match(r'([^#?]*)(.*)', href, re.S).groups()
         if not path.endswith(('.ipynb', '.html', '.qmd')): return m.group(0)
-        new = moves.get(PurePosixPath(path).with_suffix('.ipynb').as_posix(), path)
-        return m.group(1) + site + PurePosixPath(new).with_suffix('.html').as_posix() + tail
+        from nbdev.doclinks import _nbpath2html  # the page nbdev (and Quarto) give a notebook: 00_data.ipynb -> data.html
+        return m.group(1) + site + _nbpath2html(Path(path)).as_posix() + tail
     return _LINK.sub(f, md)
 
-def readme(proc_index:Path, out_md:Path, files_dir:Path, site:str='', moves:dict|None=None):
+def readme(proc_index:Path, out_md:Path, files_dir:Path, site:str=''):
     "GitHub Markdown from the processed index notebook: markdown as is, code fenced, outputs fenced, pictures as files"
     nb = _read_nb(proc_index)
     _, fm = _front(nb)
@@ -288,16 +317,18 @@ def readme(proc_index:Path, out_md:Path, files_dir:Path, site:str='', moves:dict
     for i,c in enumerate(nb['cells']):
         s = _src(c['source'])
         if c['cell_type']=='markdown':
-            if s.strip() and 'WARNING: THIS FILE WAS AUTOGENERATED' not in s: parts.append(_abs_links(s.strip(), site, moves or {}))
+            if s.strip() and 'WARNING: THIS FILE WAS AUTOGENERATED' not in s: parts.append(_abs_links(s.strip(), site))
         elif c['cell_type']=='code':
             opts, code = _cell_opts(s)
-            if opts.get('include')=='false' or 'hide' in opts: continue
-            if code.strip() and opts.get('echo')!='false': parts.append(_fence(code, 'python'))
-            if opts.get('output')=='false': continue
+            off = lambda k: str(opts.get(k)).lower()=='false'
+            if off('include') or 'hide' in opts: continue
+            if code.strip() and not off('echo'): parts.append(_fence(code, 'python'))
+            if off('output'): continue
+            alt = str(opts.get('fig-alt') or opts.get('fig-cap') or 'figure').strip('"\'')
             for j,o in enumerate(c.get('outputs', [])):
-                r = _readme_output(o, f'cell-{i}-output-{j}', files)
+                r = _readme_output(o, f'cell-{i}-output-{j}', files, alt)
                 if r: parts.append(r)
-    text = '\n\n'.join(parts).replace('{files}', files_dir.name) + '\n'
+    text = '\n\n'.join(parts).replace(_FILES, files_dir.name) + '\n'
     shutil.rmtree(files_dir, ignore_errors=True)
     if files:
         files_dir.mkdir(parents=True)
@@ -318,7 +349,7 @@ def build_readme(nbs:Path, cache:Path, moves:dict|None=None):
     from nbdev.config import get_config
     idx = get_config().readme_nb
     proc = cache/moves.get(idx, idx) if moves else cache/idx
-    readme(proc, ROOT/'README.md', ROOT/'README_files', _site_url(), moves)
+    readme(proc, ROOT/'README.md', ROOT/'README_files', _site_url())
     _say(f"README.md written from nbs/{idx}")
 
 def main(argv=None):
@@ -344,6 +375,8 @@ def main(argv=None):
     _say(f"nbdev processed notebooks into {cache.relative_to(ROOT)}/ in {time.time()-t1:.1f}s")
     if errs:
         msg = '\n'.join(f"- nbs/{k}: {v}" for k,v in sorted(errs.items()))
+        msg += ("\nnbdev runs, at docs time, each export/import/show_doc cell of a notebook that documents symbols, without the other "
+                "cells: a cell that mixes imports with other code fails there. Move its imports to the notebook's import cell.")
         if not args.keep_going: raise SystemExit(f"nbdev could not process {len(errs)} notebook(s) for the docs:\n{msg}")
         _say(f"WARNING: left out of the site (--keep-going):\n{msg}")
         for k in errs: (cache/k).unlink(missing_ok=True)
