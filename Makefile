@@ -34,7 +34,7 @@ nbtest: $(VENV)/.installed-dev
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest -q tests
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q tests
 
 export: $(VENV)/.installed-dev
 	$(BIN)/nbdev_export
