@@ -227,7 +227,7 @@ def set_rng_state(s:dict):
     torch.set_rng_state(s['torch'])
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/04_train.ipynb #8165ad39
+# %% ../nbs/04_train.ipynb #ec847ce4
 class NonFiniteLossError(FloatingPointError):
     "The training loss became nan or inf; the message names the last good checkpoint"
 
@@ -246,7 +246,7 @@ class _Loop:
     model:nn.Module; net:nn.Module; opts:TrainOptions; task:Task; loss_fn:object; strategy:object; metric_fn:object
     device:torch.device; dtype:object; optimizer:object; schedule:object; scaler:object
     rank:int; world:int; n_batches:int; run_dir:Path|None; config:dict; best_state:dict|None=None; trainable:tuple=()
-    saved_epoch:int|None=None; last_save:float=0.
+    saved_epoch:int|None=None; last_save:float=0.; best_meta:dict|None=None
 
 # %% ../nbs/04_train.ipynb #9408a3fb
 def _trainable(model)->tuple: return tuple(p.requires_grad for p in model.parameters())
@@ -321,7 +321,7 @@ def _train_epoch(L:_Loop, loader, epoch:int, st:TrainState, bar=None)->dict:
     dt = time.perf_counter()-t0
     return dict(train_loss=total.item()/max(n, 1), time_s=dt, train_img_s=n*L.world/dt)
 
-# %% ../nbs/04_train.ipynb #f65052de
+# %% ../nbs/04_train.ipynb #91cf5b4b
 def _improved(L:_Loop, v:float, best:float|None)->bool:
     if v!=v: return False
     if best is None: return True
@@ -333,9 +333,10 @@ def _checkpoint(L:_Loop, st:TrainState)->dict:
                 scaler_state_dict=L.scaler.state_dict(), train_options=asdict(L.opts), best_epoch=st.best_epoch,
                 bad_epochs=st.bad_epochs, stopped=st.stopped, history=st.history, rng=rng_state())
 
-def _best_checkpoint(L:_Loop, st:TrainState)->dict:
-    return dict(epoch=st.epoch, model_state_dict=L.model.state_dict(), best_metric=st.best_metric, best_epoch=st.best_epoch,
-                config=L.config, train_options=asdict(L.opts), history=st.history)
+def _best_meta(L:_Loop, st:TrainState)->dict:
+    "best.pt's fields besides the weights, as of the improving epoch"
+    return dict(epoch=st.epoch, best_metric=st.best_metric, best_epoch=st.best_epoch, config=L.config, train_options=asdict(L.opts),
+                history=list(st.history))
 
 def _end_epoch(L:_Loop, st:TrainState, row:dict):
     "Record `row`, track the best epoch and early stopping, write checkpoints and history on rank 0"
@@ -345,10 +346,10 @@ def _end_epoch(L:_Loop, st:TrainState, row:dict):
     if better: st.best_metric,st.best_epoch,st.bad_epochs = row[L.opts.monitor],row['epoch'],0
     else: st.bad_epochs += 1
     st.stopped = L.opts.patience is not None and st.bad_epochs>=L.opts.patience
-    if better: L.best_state = {k: v.detach().clone() for k,v in L.model.state_dict().items()}
+    if better: L.best_state,L.best_meta = {k: v.detach().clone() for k,v in L.model.state_dict().items()},_best_meta(L, st)
     if L.run_dir is None or L.rank!=0: return
-    if better: save_checkpoint(_best_checkpoint(L, st), L.run_dir/'best.pt')
     if st.stopped or st.epoch>=L.opts.epochs or time.perf_counter()-L.last_save>=L.opts.checkpoint_every:
+        if L.best_meta is not None: save_checkpoint(dict(L.best_meta, model_state_dict=L.best_state), L.run_dir/'best.pt'); L.best_meta = None
         save_checkpoint(_checkpoint(L, st), L.run_dir/'last.pt'); L.saved_epoch,L.last_save = st.epoch,time.perf_counter()
     _write_csv(history_frame(st.history), L.run_dir/'history.csv')
 
