@@ -6,17 +6,16 @@
 __all__ = ['predict_split', 'agreement', 'state_size_mb', 'latency', 'Variant', 'compare_variants', 'conditions',
            'quantize_dynamic_linear', 'quantize_static', 'cpu_variants']
 
-# %% ../nbs/08_inference.ipynb #a4e575ff
+# %% ../nbs/08_inference.ipynb #45d9ad29
 import copy, io, os, statistics, time, warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from .data import Task, Split
 from .metrics import auc, accuracy
-from .models import profile_model
 from .train import predict
 from .features import split_loader
 
@@ -35,7 +34,7 @@ def predict_split(
     logits,_ = predict(model, loader, device=loader.images.device, amp=amp, channels_last=channels_last)
     return task.activation(logits).numpy()
 
-# %% ../nbs/08_inference.ipynb #34871ec9
+# %% ../nbs/08_inference.ipynb #2f4f465c
 def agreement(
     ref:np.ndarray,     # (N, C) reference probabilities (float32 model)
     probs:np.ndarray,   # (N, C) probabilities of the variant
@@ -46,7 +45,7 @@ def agreement(
     if ref.shape!=probs.shape: raise ValueError(f"ref and probs differ in shape: {ref.shape} vs {probs.shape}")
     same = task.predict(torch.as_tensor(ref))==task.predict(torch.as_tensor(probs))
     d = np.abs(ref-probs)
-    return dict(agreement=float(same.float().mean()), max_abs_dp=float(d.max()), mean_abs_dp=float(d.mean()))
+    return dict(agreement=float(same.double().mean()), max_abs_dp=float(d.max()), mean_abs_dp=float(d.mean()))
 
 def state_size_mb(model:nn.Module)->float:
     "Size in MB (10^6 bytes) of `model.state_dict()` serialised with `torch.save`"
