@@ -1,8 +1,9 @@
-"""MedMNIST v2 benchmark: ResNet-18 at 28 px trained with the `medmnist-fast` recipe, against the MedMNIST v2 table and the
+"""MedMNIST v2 benchmark: ResNet-18 at 28 px trained with this package's fast recipes
+(the presets `breastmnist-fast` and `pneumoniamnist-fast`), against the MedMNIST v2 table and the
 wall time of the reference protocol run the reference way.
 
     python benchmarks/medmnist_v2.py [--data DIR] [--device cpu|cuda] [--seeds 0 1 2] [--datasets breastmnist pneumoniamnist]
-                                     [--preset medmnist-fast] [--set train.epochs=20 ...] [--ref-batches 8] [--out results.md]
+                                     [--preset '{dataset}-fast'] [--set train.epochs=20 ...] [--ref-batches 8] [--out results.md]
 
 For each dataset and seed it trains with `medcls_nb.recipes.train_run` (data loading, training with per-epoch validation,
 best-validation-AUC checkpoint), evaluates the test split, and reports test AUC and ACC by the official definitions
@@ -11,7 +12,8 @@ best-validation-AUC checkpoint), evaluates the test split, and reports test AUC 
 The reference protocol (Adam 1e-3, 100 epochs, batch 128, per-sample PIL transforms through `torch.utils.data.DataLoader`,
 and, as in MedMNIST's `train_and_eval_pytorch.py`, an evaluation of the train, val and test splits after every epoch) is timed
 on the same device for `--ref-batches` batches of each phase; its 100-epoch time is extrapolated from that and labelled so.
-The same ResNet-18 (stride-1 stem, no max-pool at 28 px) is used in both.
+The reference is timed with MedMNIST's ResNet-18 for 28 px (stride-1 stem, no max-pool); the table names the stem each
+recipe used (`small_stem='pool'` keeps the max-pool).
 """
 import argparse, os, sys, tempfile, time
 from pathlib import Path
@@ -32,7 +34,7 @@ def run_ours(flag, seed, a, dev):
     from medcls_nb.train import predict
     sets = dict(kv.split('=', 1) for kv in a.set)
     import yaml
-    cfg = load_config(a.preset, {'data.dataset': flag, 'data.root': a.data, 'train.seed': seed, 'train.device': str(dev),
+    cfg = load_config(a.preset.format(dataset=flag), {'data.dataset': flag, 'data.root': a.data, 'train.seed': seed, 'train.device': str(dev),
                                  **({'train.amp': a.amp} if a.amp else {}), **{k: yaml.safe_load(v) for k, v in sets.items()}})
     t0, c0 = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as d:
@@ -47,7 +49,7 @@ def run_ours(flag, seed, a, dev):
     assert abs(ev.AUC - ours['auc']) < 1e-9 and abs(ev.ACC - ours['acc']) < 1e-9, (ev, ours)   # official definitions agree
     h = res.history
     n_img = len(res.dataset.train) * len(h)
-    return dict(dataset=flag, seed=seed, auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
+    return dict(dataset=flag, seed=seed, stem=res.model.config['small_stem'], auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
                 epochs=len(h), wall_s=wall, cpu_s=cpu, train_img_s=float(n_img / h.time_s.sum()))
 
 
@@ -98,7 +100,7 @@ def table(rows, refs, dev_name):
             out.append(f"| {flag} | reference protocol, measured here ({refs[flag]['how']}) | | | {refs[flag]['total_s']:.0f} | {refs[flag]['total_cpu_s']:.0f} | |")
             continue
         for r in rs:
-            out.append(f"| {flag} | seed {r['seed']} ({r['epochs']} ep, best {r['best_epoch']}) | {r['auc']:.3f} | {r['acc']:.3f} | "
+            out.append(f"| {flag} | seed {r['seed']} (stem {r['stem']}, {r['epochs']} ep, best {r['best_epoch']}) | {r['auc']:.3f} | {r['acc']:.3f} | "
                        f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['train_img_s']:.0f} |")
         m = {k: float(np.mean([r[k] for r in rs])) for k in ('auc', 'acc', 'wall_s', 'cpu_s', 'train_img_s')}
         sd = {k: float(np.std([r[k] for r in rs])) for k in ('auc', 'acc')}
@@ -122,7 +124,7 @@ def main():
     p.add_argument('--device', default='cpu')
     p.add_argument('--datasets', nargs='+', default=['breastmnist', 'pneumoniamnist'])
     p.add_argument('--seeds', nargs='*', type=int, default=[0, 1, 2], help='training seeds (none: only time the reference)')
-    p.add_argument('--preset', default='medmnist-fast')
+    p.add_argument('--preset', default='{dataset}-fast', help="preset; '{dataset}' becomes the dataset's flag")
     p.add_argument('--set', nargs='*', default=[], help='config overrides on top of the preset, e.g. train.epochs=20')
     p.add_argument('--amp', default=None, help="override train.amp ('auto' picks bf16/fp16 on CUDA, off on CPUs without bf16)")
     p.add_argument('--ref-batches', type=int, default=8, help='timed batches per phase of the reference pipeline (0: skip)')

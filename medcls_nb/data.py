@@ -123,7 +123,7 @@ def _reachable(url:str, timeout:float=1.0)->bool:
 def _missing(path:Path, url:str, md5:str, why:str='')->DataFileError:
     return DataFileError(f"{path.name} not found in {path.parent}{why}. Put the official file there "
         f"(get it from {url}, MD5 {md5}), or point root= / the MEDCLS_DATA environment variable at the folder holding it, "
-        f"or call load_dataset(..., download=True) on a connected machine.")
+        f"or, on a connected machine, download it: load_dataset(..., download=True), `medcls train --download` or data.download: true in a config.")
 
 def dataset_file(name:str, size:int=28, root=None, download:bool=False)->Path:
     "Path of the verified npz file for `name` at `size` px, downloading it first if asked"

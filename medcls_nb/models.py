@@ -77,16 +77,19 @@ def needs_small_stem(img_size:int)->bool:
 
 def _first_conv(m:nn.Module)->nn.Conv2d: return next(c for c in m.modules() if isinstance(c, nn.Conv2d))
 
-def resnet_small_stem(bb):
-    "Stride-1 stem conv, no max-pool: `layer1` sees 28x28 maps at 28 px, as in MedMNIST's reference ResNets"
-    _first_conv(bb.conv1).stride = (1, 1); bb.maxpool = nn.Identity()
+def resnet_small_stem(bb, keep_pool:bool=False):
+    "Stride-1 stem conv, no max-pool: `layer1` sees 28x28 maps at 28 px, as in MedMNIST's reference ResNets (`keep_pool`: 14x14)"
+    _first_conv(bb.conv1).stride = (1, 1)
+    if not keep_pool: bb.maxpool = nn.Identity()
 
-def densenet_small_stem(bb):
-    "Stride-1 `conv0`, no `pool0`: the dense blocks see 28, 14, 7 and 3 px maps at 28 px"
-    _first_conv(bb.features.conv0).stride = (1, 1); bb.features.pool0 = nn.Identity()
+def densenet_small_stem(bb, keep_pool:bool=False):
+    "Stride-1 `conv0`, no `pool0`: the dense blocks see 28, 14, 7 and 3 px maps at 28 px (`keep_pool`: 14, 7, 3, 1)"
+    _first_conv(bb.features.conv0).stride = (1, 1)
+    if not keep_pool: bb.features.pool0 = nn.Identity()
 
-def efficientnet_small_stem(bb):
+def efficientnet_small_stem(bb, keep_pool:bool=False):
     "Stride-1 `conv_stem` (EfficientNet's stem has no pool): the last stage ends at 2x2 at 28 px"
+    if keep_pool: raise ValueError("small_stem='pool' keeps a stem max-pool, and EfficientNet's stem has none: use small_stem=True")
     bb.conv_stem.stride = (1, 1)
 
 # %% ../nbs/01_models.ipynb #3bb20eee
@@ -212,10 +215,12 @@ def _jsonable(d:dict)->dict:
     try: return json.loads(json.dumps(d))
     except TypeError as e: raise TypeError(f"model config must be JSON-serialisable (it goes into checkpoints and YAML): {e}") from None
 
-def _small_stem(fam, img_size:int, small_stem)->bool:
+def _small_stem(fam, img_size:int, small_stem)->bool|str:
     if small_stem is None: return bool(fam and fam.adapt and needs_small_stem(img_size))
-    if small_stem and not (fam and fam.adapt): raise ValueError("small_stem=True needs a CNN family (resnet, efficientnet, densenet)")
-    return bool(small_stem)
+    if isinstance(small_stem, str) and small_stem!='pool':
+        raise ValueError(f"small_stem must be True, False, None or 'pool', got {small_stem!r}")
+    if small_stem and not (fam and fam.adapt): raise ValueError(f"small_stem={small_stem!r} needs a CNN family (resnet, efficientnet, densenet)")
+    return small_stem if small_stem=='pool' else bool(small_stem)
 
 def _build_backbone(name:str, kwargs:dict, pretrained)->nn.Module:
     try:
@@ -238,7 +243,7 @@ class ModelFactory:
         in_chans:int=3,           # input channels: 1 for grayscale MedMNIST, 3 for RGB (or as_rgb)
         dropout_rate:float=0.,    # dropout before the linear head
         img_size:int=28,          # input side in pixels: picks the small-input policy (and ViT's grid)
-        small_stem:bool|None=None,# CNNs: stride-1 stem; None decides from `img_size`
+        small_stem:bool|str|None=None,# CNNs: stride-1 stem (True), also keeping the max-pool ('pool'); None decides from `img_size`
         **timm_kwargs,            # passed on to `timm.create_model` (e.g. drop_path_rate); JSON-able
     )->BaseModel:
         "Build `architecture`/`variant` for `img_size` inputs with `in_chans` channels and `num_classes` outputs"
@@ -250,7 +255,7 @@ class ModelFactory:
         extra = fam.build_kwargs(name, img_size) if fam and fam.build_kwargs else {}
         kwargs = {'drop_rate': 0., **arch_kw, **extra, **timm_kwargs, 'num_classes': 0, 'in_chans': in_chans, **weights}
         bb = _build_backbone(name, kwargs, pretrained)
-        if small: fam.adapt(bb)
+        if small: fam.adapt(bb, keep_pool=True) if small=='pool' else fam.adapt(bb)
         model = BaseModel(bb, num_classes, dropout_rate, config)
         model.pretrained_source = None if pretrained in (False, None) else ('hub' if pretrained is True else str(pretrained))
         return model
