@@ -52,6 +52,7 @@ def auc(
 )->float:                # mean one-vs-rest ROC AUC, in [0, 1]
     "MedMNIST's AUC: mean over classes (labels) of the one-vs-rest ROC AUC of `probs` against `y`"
     p,y = _prep(probs, y, task); Y = _onehot(y, p, task)
+    if _single(task) and p.shape[1]==2: p,Y = p[:, 1:],Y[:, 1:]   # binary: the positive column only, as MedMNIST
     ok = [k for k in range(p.shape[1]) if 0<Y[:, k].sum()<len(Y)]
     if len(ok)<p.shape[1]:
         import warnings; warnings.warn(f"AUC undefined for classes {sorted(set(range(p.shape[1]))-set(ok))} (one label value only); left out of the mean")
