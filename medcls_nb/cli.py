@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from .data import Split, BatchLoader, DataFileError
+from .data import Split, BatchLoader, DataFileError, atomic_write
 from .train import load_checkpoint, predict, plot_history, resolve_device, CheckpointError, NonFiniteLossError, dist_info
 from .metrics import (classification_metrics, calibration_metrics, reliability_bins, plot_reliability, errors,
                                selective_report, plot_risk_coverage, ood_auroc)
@@ -87,13 +87,10 @@ def evaluate_run(run_dir, device='cpu', checkpoint:str|None=None)->dict:
 
 # %% ../nbs/10_cli.ipynb #b5cbc997
 def _write_json(obj, path:Path):
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=float)); os.replace(tmp, path)
+    with atomic_write(path, 'w') as f: f.write(json.dumps(obj, indent=1, default=float))
 
 def _write_npz(path:Path, **arrays):
-    tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'wb') as f: np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
+    with atomic_write(path) as f: np.savez_compressed(f, **arrays)
 
 # %% ../nbs/10_cli.ipynb #6a49bccd
 _FLAGS = {'dataset': 'data.dataset', 'size': 'data.size', 'data_root': 'data.root', 'download': 'data.download', 'batch_size': 'data.batch_size', 'augment': 'data.augment',

@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'SIZES', 'Task', 'data_root', 'DataFileError', 'check_md5', 'dataset_file', 'Split', 'MedDataset',
-           'from_arrays', 'load_npz', 'load_dataset', 'to_float', 'normalize', 'Augment', 'BatchLoader', 'class_counts',
-           'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid', 'plot_samples', 'make_synthetic',
-           'synthetic_task', 'synthetic_dataset', 'save_synthetic']
+           'atomic_write', 'from_arrays', 'load_npz', 'load_dataset', 'to_float', 'normalize', 'Augment', 'BatchLoader',
+           'class_counts', 'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid', 'plot_samples',
+           'make_synthetic', 'synthetic_task', 'synthetic_dataset', 'save_synthetic']
 
 # %% ../nbs/00_data.ipynb #810518fd
 import hashlib, os, socket, time, zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -161,6 +162,24 @@ class MedDataset:
     @property
     def splits(self)->dict: return {k:self[k] for k in ('train','val','test','ood') if self[k] is not None}
 
+# %% ../nbs/00_data.ipynb #28f65739
+@contextmanager
+def atomic_write(
+    path,               # the file to (re)place
+    mode:str='wb',      # 'wb' for binary writers (np.save, torch.save), 'w' for text
+    fsync:bool=False,   # also force the data to disk before the rename (checkpoints)
+):
+    "Open a temporary file beside `path` for writing; on success it replaces `path`, on an error it is removed and `path` kept"
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            if fsync: f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+
 # %% ../nbs/00_data.ipynb #424ff4bb
 def _mmap_arrays(path:Path)->dict:
     "Arrays of an npz file, extracted once to .npy files beside it and memory-mapped"
@@ -170,9 +189,7 @@ def _mmap_arrays(path:Path)->dict:
         cache.mkdir(exist_ok=True)
         with np.load(path) as d:
             for k in keys:
-                tmp = cache/f'{k}.npy.tmp'
-                with open(tmp, 'wb') as f: np.save(f, d[k])
-                os.replace(tmp, cache/f'{k}.npy')
+                with atomic_write(cache/f'{k}.npy') as f: np.save(f, d[k])
     return {k: np.load(cache/f'{k}.npy', mmap_mode='r') for k in keys}
 
 def from_arrays(d:dict, task:Task, name:str='', size:int|None=None)->MedDataset:
@@ -411,7 +428,5 @@ def synthetic_dataset(kind:str='binary', num_classes:int=2, channels:int=1, **kw
 
 def save_synthetic(path, arrays:dict)->Path:
     "Write `arrays` (from `make_synthetic`) as an npz file, atomically"
-    path = Path(path); tmp = path.with_name(path.name+'.tmp')
-    with open(tmp, 'wb') as f: np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
-    return path
+    with atomic_write(path) as f: np.savez_compressed(f, **arrays)
+    return Path(path)

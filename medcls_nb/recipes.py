@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import yaml
 from .data import (DATASETS, SIZES, Task, Augment, BatchLoader, MedDataset, load_dataset, synthetic_dataset,
-                            synthetic_task, class_weights)
+                            synthetic_task, class_weights, atomic_write)
 from .models import ModelFactory, resolve_variant
 from .losses import loss_for
 from .finetune import get_strategy
@@ -229,9 +229,8 @@ def load_config(src=None, overrides:dict|None=None)->RunConfig:
 
 def save_config(cfg:RunConfig, path)->Path:
     "Write `cfg` as YAML to `path`, atomically"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(yaml.safe_dump(config_dict(cfg), sort_keys=False)); os.replace(tmp, path)
-    return path
+    with atomic_write(path, 'w') as f: f.write(yaml.safe_dump(config_dict(cfg), sort_keys=False))
+    return Path(path)
 
 # %% ../nbs/09_recipes.ipynb #a2f807df
 @dataclass

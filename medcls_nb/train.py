@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 from medmnist.evaluator import getAUC, getACC
 from sklearn.exceptions import UndefinedMetricWarning
-from .data import Task, BatchLoader
+from .data import Task, BatchLoader, atomic_write
 
 # %% ../nbs/04_train.ipynb #3b966bb6
 _CHOICES = dict(optimizer=('adamw', 'adam', 'sgd'), schedule=('cosine', 'onecycle', 'multistep', 'constant'),
@@ -198,12 +198,8 @@ class CheckpointError(RuntimeError):
 
 def save_checkpoint(obj:dict, path)->Path:
     "Write `obj` with `torch.save` to `path` atomically (temporary file, fsync, rename)"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    with atomic_write(path, fsync=True) as f: torch.save(obj, f)
+    return Path(path)
 
 def load_checkpoint(path, map_location='cpu')->dict:
     "Load a checkpoint with `weights_only=True`; a pickled payload or a damaged file raises `CheckpointError`"
@@ -358,7 +354,7 @@ def history_frame(history:list)->pd.DataFrame:
     return pd.DataFrame(history).set_index('epoch') if history else pd.DataFrame()
 
 def _write_csv(df:pd.DataFrame, path:Path):
-    tmp = path.with_name(f'.{path.name}.tmp'); df.to_csv(tmp); os.replace(tmp, path)
+    with atomic_write(path, 'w') as f: df.to_csv(f)
 
 # %% ../nbs/04_train.ipynb #2742bb92
 def _resume_path(resume, run_dir)->Path|None:
