@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['Family', 'register_family', 'resolve_variant', 'stage_sizes', 'needs_small_stem', 'resnet_small_stem',
-           'densenet_small_stem', 'efficientnet_small_stem', 'vit_patch_size', 'backbone_groups', 'BaseModel',
-           'ModelFactory', 'count_flops', 'peak_activation_bytes', 'Profile', 'profile_model', 'complexity_table']
+           'densenet_small_stem', 'efficientnet_small_stem', 'GemmConv2d', 'gemm_small_convs', 'vit_patch_size',
+           'backbone_groups', 'BaseModel', 'ModelFactory', 'count_flops', 'peak_activation_bytes', 'Profile',
+           'profile_model', 'complexity_table']
 
 # %% ../nbs/01_models.ipynb #85c827ea
 import functools, json, logging, re, statistics, time, weakref
@@ -91,6 +92,40 @@ def efficientnet_small_stem(bb, keep_pool:bool=False):
     "Stride-1 `conv_stem` (EfficientNet's stem has no pool): the last stage ends at 2x2 at 28 px"
     if keep_pool: raise ValueError("small_stem='pool' keeps a stem max-pool, and EfficientNet's stem has none: use small_stem=True")
     bb.conv_stem.stride = (1, 1)
+
+# %% ../nbs/01_models.ipynb #94ebb8f5
+class GemmConv2d(nn.Conv2d):
+    "A `Conv2d` computed as `unfold` (im2col) and one matrix product: same parameters and state dict, same results up to rounding"
+    def _conv_forward(self, x, weight, bias):
+        n,_,h,w = x.shape
+        oh,ow = ((s+2*p-d*(k-1)-1)//st+1 for s,p,d,k,st in zip((h, w), self.padding, self.dilation, self.kernel_size, self.stride))
+        cols = nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # (n, c_in*kh*kw, oh*ow)
+        out = (weight.flatten(1)@cols).view(n, -1, oh, ow)
+        return out if bias is None else out+bias.view(1, -1, 1, 1)
+
+def _gemm_ok(m:nn.Module)->bool:
+    "A plain `Conv2d` that `GemmConv2d` can compute: one group, zero padding given in pixels"
+    return type(m) is nn.Conv2d and m.groups==1 and m.padding_mode=='zeros' and not isinstance(m.padding, str)
+
+def gemm_small_convs(model:nn.Module, # a CNN; changed in place
+                     img_size:int,    # input side, pixels
+                     in_chans:int,    # input channels
+                     max_side:int=2,  # convolutions whose input map is at most this many pixels per side
+                    )->list:          # names of the switched convolutions
+    "Make the convolutions of `model` that see maps of at most `max_side` pixels `GemmConv2d`s"
+    if not (isinstance(max_side, int) and max_side>0): raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
+    sides,was = {},model.training
+    def record(name): return lambda m,args: sides.update({name: max(args[0].shape[-2:])})   # returns None: the input stays as is
+    hooks = [m.register_forward_pre_hook(record(n)) for n,m in model.named_modules() if _gemm_ok(m)]
+    try:
+        model.eval()
+        with torch.no_grad(): model(torch.zeros(1, in_chans, img_size, img_size, device=next(model.parameters()).device))
+    finally:
+        for h in hooks: h.remove()
+        model.train(was)
+    names = [n for n,s in sides.items() if s<=max_side]
+    for n in names: model.get_submodule(n).__class__ = GemmConv2d
+    return names
 
 # %% ../nbs/01_models.ipynb #3bb20eee
 def vit_patch_size(
@@ -244,13 +279,16 @@ class ModelFactory:
         dropout_rate:float=0.,    # dropout before the linear head
         img_size:int=28,          # input side in pixels: picks the small-input policy (and ViT's grid)
         small_stem:bool|str|None=None,# CNNs: stride-1 stem (True), also keeping the max-pool ('pool'); None decides from `img_size`
+        gemm_conv_max:int=0,      # CPU speed: convolutions on maps of at most this many pixels per side as `GemmConv2d` (0: none)
         **timm_kwargs,            # passed on to `timm.create_model` (e.g. drop_path_rate); JSON-able
     )->BaseModel:
         "Build `architecture`/`variant` for `img_size` inputs with `in_chans` channels and `num_classes` outputs"
         fam, name, arch_kw = resolve_variant(architecture, variant)
+        if not (isinstance(gemm_conv_max, int) and gemm_conv_max>=0):
+            raise ValueError(f"gemm_conv_max must be 0 (off) or a positive number of pixels, got {gemm_conv_max!r}")
         small = _small_stem(fam, img_size, small_stem)
         config = _jsonable(dict(architecture=architecture, variant=variant, pretrained=False, num_classes=num_classes, in_chans=in_chans,
-                                dropout_rate=dropout_rate, img_size=img_size, small_stem=small, **timm_kwargs))
+                                dropout_rate=dropout_rate, img_size=img_size, small_stem=small, gemm_conv_max=gemm_conv_max, **timm_kwargs))
         weights = _weights_kwargs(name, pretrained, arch_kw)   # first: an unreachable hub fails before any building
         extra = fam.build_kwargs(name, img_size) if fam and fam.build_kwargs else {}
         kwargs = {'drop_rate': 0., **arch_kw, **extra, **timm_kwargs, 'num_classes': 0, 'in_chans': in_chans, **weights}
@@ -258,6 +296,7 @@ class ModelFactory:
         if small: fam.adapt(bb, keep_pool=True) if small=='pool' else fam.adapt(bb)
         model = BaseModel(bb, num_classes, dropout_rate, config)
         model.pretrained_source = None if pretrained in (False, None) else ('hub' if pretrained is True else str(pretrained))
+        if gemm_conv_max: gemm_small_convs(model, img_size, in_chans, gemm_conv_max)
         return model
 
 # %% ../nbs/01_models.ipynb #48789b31
