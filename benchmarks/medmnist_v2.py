@@ -110,7 +110,7 @@ def table(rows, refs, dev_name):
                        f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['train_img_s']:.0f} |")
         m = {k: float(np.mean([r[k] for r in rs])) for k in ('auc', 'acc', 'wall_s', 'cpu_s', 'train_img_s')}
         sd = {k: float(np.std([r[k] for r in rs])) for k in ('auc', 'acc')}
-        out.append(f"| {flag} | **mean of {len(rs)}** | **{m['auc']:.3f}** ± {sd['auc']:.3f} | **{m['acc']:.3f}** ± {sd['acc']:.3f} | "
+        out.append(f"| {flag} | **mean of {len(rs)}** | **{m['auc']:.4f}** ± {sd['auc']:.3f} | **{m['acc']:.4f}** ± {sd['acc']:.3f} | "
                    f"**{m['wall_s']:.0f}** | {m['cpu_s']:.0f} | {m['train_img_s']:.0f} |")
         pa, pc = PAPER[flag]
         out.append(f'| {flag} | MedMNIST v2 paper, ResNet-18 (28) | {pa:.3f} | {pc:.3f} | | | |')
