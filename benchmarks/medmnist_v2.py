@@ -97,8 +97,8 @@ def _weights(r):
     return f"best val epoch {r['best_epoch']}" if w == 'best' else f"last epoch; best val AUC at {r['best_epoch']}"
 
 
-def table(rows, refs, dev_name):
-    out = [f'MedMNIST v2 benchmark, ResNet-18 (28), {dev_name}, torch {torch.__version__}', '',
+def table(rows, refs, dev_name, torch_version=torch.__version__):
+    out = [f'MedMNIST v2 benchmark, ResNet-18 (28), {dev_name}, torch {torch_version}', '',
            '| dataset | run | test AUC | test ACC | wall s | CPU s | train img/s |', '|---|---|---:|---:|---:|---:|---:|']
     for flag in dict.fromkeys([r['dataset'] for r in rows] + list(refs)):
         rs = [r for r in rows if r['dataset'] == flag]
@@ -138,8 +138,8 @@ def main():
     p.add_argument('--from-log', nargs='+', default=None, help="only redraw the table from the row lines of earlier runs' logs")
     a = p.parse_args()
     if a.from_log:
-        rows, refs, dev_name = from_logs(a.from_log)
-        return write(table(rows, refs, dev_name), a.out)
+        rows, refs, dev_name, version = from_logs(a.from_log)
+        return write(table(rows, refs, dev_name, version), a.out)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     dev = torch.device(a.device)
     dev_name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
@@ -161,14 +161,15 @@ def write(t, out):
 
 
 def from_logs(paths):
-    "Rows, reference times and device name from the lines this script printed (its `.log` files)"
+    "Rows, reference times, device name and torch version from the lines this script printed (its `.log` files)"
     import ast
-    rows, refs, dev_name = [], {}, None
+    rows, refs, dev_name, version = [], {}, None, 'unknown'
     for line in (l for p in paths for l in Path(p).read_text().splitlines()):
         if line.startswith("{'dataset'"): rows.append(ast.literal_eval(line))
         elif ' reference {' in line: flag, d = line.split(' reference ', 1); refs[flag] = ast.literal_eval(d)
         elif line.startswith('data ') and '; device ' in line: dev_name = line.split('; device ', 1)[1].split('; preset')[0]
-    return rows, refs, f'{dev_name}, from {", ".join(Path(p).name for p in paths)}'
+        elif line.startswith('MedMNIST v2 benchmark, ') and ', torch ' in line: version = line.rsplit(', torch ', 1)[1]
+    return rows, refs, f'{dev_name}, from {", ".join(Path(p).name for p in paths)}', version
 
 
 if __name__ == '__main__':

@@ -95,13 +95,14 @@ def efficientnet_small_stem(bb, keep_pool:bool=False):
 
 # %% ../nbs/01_models.ipynb #94ebb8f5
 class GemmConv2d(nn.Conv2d):
-    "A `Conv2d` computed as `unfold` (im2col) and one matrix product: same parameters and state dict, same results up to rounding"
+    "A `Conv2d` computed on CPUs as `unfold` (im2col) and one matrix product: same parameters and state dict, same results up to rounding"
     def _conv_forward(self, x, weight, bias):
+        if not x.is_cpu: return super()._conv_forward(x, weight, bias)   # other devices: the ordinary convolution (faster on an H100)
         n,_,h,w = x.shape
         oh,ow = ((s+2*p-d*(k-1)-1)//st+1 for s,p,d,k,st in zip((h, w), self.padding, self.dilation, self.kernel_size, self.stride))
         cols = nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # (n, c_in*kh*kw, oh*ow)
         out = (weight.flatten(1)@cols).view(n, -1, oh, ow)
-        return out if bias is None else out+bias.view(1, -1, 1, 1)
+        return out if bias is None else out+bias.view(1, -1, 1, 1).to(out.dtype)   # under autocast: the product's dtype, as Conv2d
 
 def _gemm_ok(m:nn.Module)->bool:
     "A plain `Conv2d` that `GemmConv2d` can compute: one group, zero padding given in pixels"

@@ -121,6 +121,9 @@ def _check(value, tp, path:str):
         except ValueError: pass
     if tp is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
     if tp is tuple and isinstance(value, list): return tuple(value)
+    if tp is str and isinstance(value, bool):   # YAML 1.1 reads unquoted off/on/no/yes as booleans
+        raise ConfigError(f"{path} must be a string, got {value!r}: YAML reads unquoted off, on, no and yes as booleans; quote the value, "
+                          f"e.g. {path.rsplit('.', 1)[-1]}: '{'on' if value else 'off'}'")
     if isinstance(value, tp) and not (tp is int and isinstance(value, bool)): return value
     raise ConfigError(f"{path} must be {_tname(tp)}, got {value!r} ({type(value).__name__})")
 
@@ -359,13 +362,15 @@ class TrainResult:
     dataset:MedDataset
     run_dir:Path
 
-def train_run(cfg:RunConfig, out, resume:bool=False, progress:bool=True, log=None)->TrainResult:
+def train_run(cfg:RunConfig, out, resume:bool=False, progress:bool=True, log=None,
+              dataset:MedDataset|None=None, # train on these splits instead of `cfg.data`'s (e.g. cross-validation folds)
+             )->TrainResult:
     "Train `cfg` into the run folder `out`"
     cfg,out = validate(cfg), Path(out)
     rank,_ = init_distributed()
     dev = resolve_device(cfg.train.device)
     seed_everything(cfg.train.seed)
-    ds = build_data(cfg)
+    ds = build_data(cfg) if dataset is None else dataset
     model = build_model(cfg, ds.task)
     dl = build_loaders(cfg, ds, dev if cfg.data.on_device else 'cpu', ('train', 'val'))
     if rank==0: save_config(cfg, out/'config.yaml')
