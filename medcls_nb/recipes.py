@@ -363,7 +363,7 @@ class TrainResult:
     run_dir:Path
 
 def train_run(cfg:RunConfig, out, resume:bool=False, progress:bool=True, log=None,
-              dataset:MedDataset|None=None, # train on these splits instead of `cfg.data`'s (e.g. cross-validation folds)
+              dataset:MedDataset|None=None, # train on these splits instead of `cfg.data`'s (e.g. cross-validation folds); config.yaml still names cfg.data
              )->TrainResult:
     "Train `cfg` into the run folder `out`"
     cfg,out = validate(cfg), Path(out)
