@@ -17,7 +17,6 @@ import argparse, os, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-import yaml
 from sklearn.model_selection import KFold, StratifiedKFold
 
 
@@ -92,15 +91,13 @@ def main():
     p.add_argument('--chosen', default=None, help="write the winner's overrides here, one KEY=VALUE per line")
     a = p.parse_args()
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    from medcls_nb.recipes import load_config, build_data
+    from medcls_nb.recipes import load_config, parse_overrides, build_data
     dev = torch.device(a.device)
-    common = dict(kv.split('=', 1) for kv in a.set)
     rows, ds = [], None
     for name, *ovr in a.candidate:
         for seed in a.seeds:
-            sets = {**common, **dict(kv.split('=', 1) for kv in ovr)}
             cfg = load_config(a.preset.format(dataset=a.dataset), {'data.dataset': a.dataset, 'data.root': a.data, 'train.seed': seed,
-                              'train.device': str(dev), **{k: yaml.safe_load(v) for k, v in sets.items()}})
+                              'train.device': str(dev), **parse_overrides(a.set + ovr)})
             if cfg.train.restore_best: raise SystemExit(f"candidate {name!r} restores the best epoch, which the held-out fold would pick: "
                                                         "add train.restore_best=false")
             if ds is None: ds = build_data(cfg)

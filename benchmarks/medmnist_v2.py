@@ -30,12 +30,10 @@ def _sync(dev):
 def run_ours(flag, seed, a, dev):
     "Train and test one seed of the recipe; returns a row of figures"
     from medmnist import Evaluator
-    from medcls_nb.recipes import load_config, train_run, build_loaders, metric_fn
+    from medcls_nb.recipes import load_config, parse_overrides, train_run, build_loaders, metric_fn
     from medcls_nb.train import predict
-    sets = dict(kv.split('=', 1) for kv in a.set)
-    import yaml
     cfg = load_config(a.preset.format(dataset=flag), {'data.dataset': flag, 'data.root': a.data, 'train.seed': seed, 'train.device': str(dev),
-                                 **({'train.amp': a.amp} if a.amp else {}), **{k: yaml.safe_load(v) for k, v in sets.items()}})
+                                 **({'train.amp': a.amp} if a.amp else {}), **parse_overrides(a.set)})
     t0, c0 = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as d:
         res = train_run(cfg, d, progress=False)

@@ -18,7 +18,8 @@ from .train import load_checkpoint, predict, plot_history, resolve_device, Check
 from .metrics import (classification_metrics, calibration_metrics, reliability_bins, plot_reliability, errors,
                                selective_report, plot_risk_coverage, ood_auroc)
 from .uncertainty import TemperatureScaling, MCDropoutUncertainty, summarise
-from .recipes import (ConfigError, load_config, train_run, build_data, build_model, build_loaders, config_task, PRESETS, presets_table)
+from .recipes import (ConfigError, load_config, parse_overrides, train_run, build_data, build_model, build_loaders, config_task, PRESETS,
+                               presets_table)
 
 # %% ../nbs/10_cli.ipynb #c4dda00d
 def final_checkpoint(cfg)->str:
@@ -100,11 +101,7 @@ _FLAGS = {'dataset': 'data.dataset', 'size': 'data.size', 'data_root': 'data.roo
 
 def _overrides(a)->dict:
     "Dotted config overrides from the parsed flags and `--set key=value` pairs"
-    out = {v: getattr(a, k) for k,v in _FLAGS.items() if getattr(a, k, None) is not None}
-    for kv in a.set or []:
-        if '=' not in kv: raise ConfigError(f"--set needs key=value, got {kv!r}")
-        k,v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
-    return out
+    return {**{v: getattr(a, k) for k,v in _FLAGS.items() if getattr(a, k, None) is not None}, **parse_overrides(a.set)}
 
 def _log_epoch(row:dict):
     print(f"epoch {row['epoch']:>3}  " + '  '.join(f'{k} {v:.4g}' for k,v in row.items() if k!='epoch'), flush=True)

@@ -104,6 +104,11 @@ class GemmConv2d(nn.Conv2d):
         out = (weight.flatten(1)@cols).view(n, -1, oh, ow)
         return out if bias is None else out+bias.view(1, -1, 1, 1).to(out.dtype)   # under autocast: the product's dtype, as Conv2d
 
+def _check_gemm_conv_max(value, name:str='gemm_conv_max'):
+    "`value` if it is a valid `gemm_conv_max` (0: off, else a side in pixels); a clear error naming `name` if not"
+    if type(value) is not int or value<0: raise ValueError(f"{name} must be 0 (off) or a positive number of pixels, got {value!r}")
+    return value
+
 def _gemm_ok(m:nn.Module)->bool:
     "A plain `Conv2d` that `GemmConv2d` can compute: one group, zero padding given in pixels"
     return type(m) is nn.Conv2d and m.groups==1 and m.padding_mode=='zeros' and not isinstance(m.padding, str)
@@ -114,7 +119,7 @@ def gemm_small_convs(model:nn.Module, # a CNN; changed in place
                      max_side:int=2,  # convolutions whose input map is at most this many pixels per side
                     )->list:          # names of the switched convolutions
     "Make the convolutions of `model` that see maps of at most `max_side` pixels `GemmConv2d`s"
-    if not (isinstance(max_side, int) and max_side>0): raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
+    if type(max_side) is not int or max_side<1: raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
     sides,was = {},model.training
     def record(name): return lambda m,args: sides.update({name: max(args[0].shape[-2:])})   # returns None: the input stays as is
     hooks = [m.register_forward_pre_hook(record(n)) for n,m in model.named_modules() if _gemm_ok(m)]
@@ -285,8 +290,7 @@ class ModelFactory:
     )->BaseModel:
         "Build `architecture`/`variant` for `img_size` inputs with `in_chans` channels and `num_classes` outputs"
         fam, name, arch_kw = resolve_variant(architecture, variant)
-        if not (isinstance(gemm_conv_max, int) and gemm_conv_max>=0):
-            raise ValueError(f"gemm_conv_max must be 0 (off) or a positive number of pixels, got {gemm_conv_max!r}")
+        _check_gemm_conv_max(gemm_conv_max)
         small = _small_stem(fam, img_size, small_stem)
         config = _jsonable(dict(architecture=architecture, variant=variant, pretrained=False, num_classes=num_classes, in_chans=in_chans,
                                 dropout_rate=dropout_rate, img_size=img_size, small_stem=small, gemm_conv_max=gemm_conv_max, **timm_kwargs))

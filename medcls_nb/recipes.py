@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['AUGMENTS', 'PRESETS', 'SyntheticConfig', 'DataConfig', 'ModelConfig', 'LossConfig', 'StrategyConfig', 'EvalConfig',
            'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate', 'config_dict',
-           'load_config', 'save_config', 'Preset', 'register_preset', 'preset', 'presets_table', 'build_data',
-           'build_loaders', 'build_model', 'build_loss', 'build_strategy', 'metric_fn', 'TrainResult', 'train_run']
+           'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset', 'preset', 'presets_table',
+           'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy', 'metric_fn', 'TrainResult',
+           'train_run']
 
 # %% ../nbs/09_recipes.ipynb #82c7a937
 import copy, dataclasses, difflib, os, types, typing
@@ -17,7 +18,7 @@ import torch
 import yaml
 from .data import (DATASETS, SIZES, Task, Augment, BatchLoader, MedDataset, load_dataset, synthetic_dataset,
                             synthetic_task, class_weights, atomic_write)
-from .models import ModelFactory, resolve_variant
+from .models import ModelFactory, resolve_variant, _check_gemm_conv_max
 from .losses import loss_for
 from .finetune import get_strategy
 from .metrics import classification_metrics
@@ -171,8 +172,7 @@ def _validate_model(m:ModelConfig, task:Task):
         raise ValueError(f"model.num_classes is {m.num_classes} but the {task.name or task.kind} task has {task.num_classes} outputs; leave it unset")
     if not 0<=m.dropout_rate<1: raise ValueError(f"model.dropout_rate must be in [0, 1), got {m.dropout_rate}")
     if isinstance(m.small_stem, str) and m.small_stem!='pool': raise ValueError(f"model.small_stem must be true, false, null or 'pool', got {m.small_stem!r}")
-    if type(m.gemm_conv_max) is not int or m.gemm_conv_max<0:
-        raise ValueError(f"model.gemm_conv_max must be 0 (off) or a positive number of pixels, got {m.gemm_conv_max!r}")
+    _check_gemm_conv_max(m.gemm_conv_max, 'model.gemm_conv_max')
 
 def _metric_names(task:Task)->list:
     "Names of the validation metrics (the history's `val_*` columns, without the prefix)"
@@ -237,6 +237,14 @@ def save_config(cfg:RunConfig, path)->Path:
     "Write `cfg` as YAML to `path`, atomically"
     with atomic_write(path, 'w') as f: f.write(yaml.safe_dump(config_dict(cfg), sort_keys=False))
     return Path(path)
+
+def parse_overrides(pairs)->dict:
+    "Dotted overrides from `key=value` strings (the CLI's and the benchmarks' `--set`); each value is read as YAML"
+    out = {}
+    for kv in pairs or []:
+        if '=' not in kv: raise ConfigError(f"--set needs key=value, got {kv!r}")
+        k,v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+    return out
 
 # %% ../nbs/09_recipes.ipynb #a2f807df
 @dataclass
