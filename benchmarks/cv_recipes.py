@@ -1,7 +1,9 @@
 """Compare recipe variants without looking at the test split: stratified k-fold cross-validation on train + val.
 
     python benchmarks/cv_recipes.py --dataset breastmnist [--preset breastmnist-fast] [--folds 5] [--seeds 0 1] [--device cuda]
-        [--set train.amp=off ...] --candidate base --candidate hflip 'data.augment={"flip":true}' ... [--out cv.md] [--chosen chosen.txt]
+        [--set train.amp=off ...] --candidate base --candidate flip 'data.augment={"flip":true}' ... [--min-se 2] [--jsonl rows.jsonl]
+        [--out cv.md] [--chosen chosen.txt]
+    python benchmarks/cv_recipes.py --rows rows_*.jsonl [--min-se 2] [--out cv.md]   # the table of rows written earlier (--jsonl)
 
 For each seed the train and val images are pooled and cut into `--folds` stratified folds (the cut depends on the seed only, so
 every candidate sees the same folds). Each fold is held out once: the candidate (the preset plus its overrides) trains on the other
@@ -10,10 +12,12 @@ their AUC and ACC (this package's metrics, the official definitions) are the can
 624 images scored per seed, against 78 in the val split.
 
 Rule (fixed before any run): the first candidate is the baseline; a candidate replaces it only if its mean out-of-fold AUC and its
-mean out-of-fold ACC are both higher; among those, the highest mean ACC wins. `--chosen` writes the winner's overrides, one per line.
+mean out-of-fold ACC are both higher and, with `--min-se z`, its mean per-seed ACC gain over the baseline (paired by seed: same folds)
+is at least z standard errors of that gain; among those, the highest mean ACC wins. `--chosen` writes the winner's overrides, one per
+line. Only seeds on which every candidate finished count (`--rows` can collect rows of runs cut short).
 Candidates must end with the last epoch's weights (`train.restore_best: false`): the held-out fold must not pick the epoch.
 """
-import argparse, os, tempfile, time
+import argparse, json, os, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -51,28 +55,53 @@ def oof_scores(cfg, ds, k, dev):
     return m['auc'], m['acc'], time.perf_counter() - t0
 
 
-def choose(rows):
-    "The rule of the module docstring: the winner's name"
-    mean = lambda name, k: float(np.mean([r[k] for r in rows if r['candidate'] == name]))
+def complete(rows):
+    "The rows of the seeds on which every candidate has a row"
     names = list(dict.fromkeys(r['candidate'] for r in rows))
-    base = names[0]
-    better = [n for n in names[1:] if mean(n, 'auc') > mean(base, 'auc') and mean(n, 'acc') > mean(base, 'acc')]
-    return max(better, key=lambda n: mean(n, 'acc')) if better else base
+    seeds = [s for s in dict.fromkeys(r['seed'] for r in rows) if all(any(r['candidate'] == n and r['seed'] == s for r in rows) for n in names)]
+    return [r for r in rows if r['seed'] in seeds]
 
 
-def table(rows, head):
+def gain(rows, name, key):
+    "Mean per-seed gain of candidate `name` over the baseline (the first candidate) in `key`, and its standard error"
+    base = rows[0]['candidate']
+    by = lambda n: {r['seed']: r[key] for r in rows if r['candidate'] == n}
+    b, c = by(base), by(name)
+    d = np.array([c[s] - b[s] for s in b])
+    return float(d.mean()), (float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float('nan'))
+
+
+def beats(rows, name, min_se=0.):
+    "Does `name` beat the baseline by the rule of the module docstring?"
+    (da, _), (dc, se) = gain(rows, name, 'auc'), gain(rows, name, 'acc')
+    return da > 0 and dc > 0 and (min_se == 0 or dc >= min_se * se)
+
+
+def choose(rows, min_se=0.):
+    "The rule of the module docstring: the winner's name"
+    names = list(dict.fromkeys(r['candidate'] for r in rows))
+    mean = lambda name: float(np.mean([r['acc'] for r in rows if r['candidate'] == name]))
+    better = [n for n in names[1:] if beats(rows, n, min_se)]
+    return max(better, key=mean) if better else names[0]
+
+
+def table(rows, head, min_se=0.):
     names = list(dict.fromkeys(r['candidate'] for r in rows))
     base = names[0]
     out = [head, '', '| candidate | overrides | out-of-fold AUC per seed | mean AUC | out-of-fold ACC per seed | mean ACC | '
-           'beats baseline on both | s per seed |', '|---|---|---|---:|---|---:|---|---:|']
+           'AUC gain | ACC gain ± SE | beats baseline | s per seed |', '|---|---|---|---:|---|---:|---:|---:|---|---:|']
     mean = lambda name, k: float(np.mean([r[k] for r in rows if r['candidate'] == name]))
     for n in names:
         rs = [r for r in rows if r['candidate'] == n]
-        beats = '(baseline)' if n == base else ('yes' if mean(n, 'auc') > mean(base, 'auc') and mean(n, 'acc') > mean(base, 'acc') else 'no')
         per_seed = lambda k: ', '.join('%.4f' % r[k] for r in rs)
+        if n == base: g, verdict = '| - | - |', '(baseline)'
+        else:
+            (da, _), (dc, se) = gain(rows, n, 'auc'), gain(rows, n, 'acc')
+            g, verdict = f'| {da:+.4f} | {dc:+.4f} ± {se:.4f} |', 'yes' if beats(rows, n, min_se) else 'no'
         out.append(f"| {n} | {', '.join(rs[0]['overrides']) or '-'} | {per_seed('auc')} | {mean(n, 'auc'):.4f} | "
-                   f"{per_seed('acc')} | {mean(n, 'acc'):.4f} | {beats} | {mean(n, 'wall_s'):.0f} |")
-    out += ['', f'chosen by the rule: **{choose(rows)}**']
+                   f"{per_seed('acc')} | {mean(n, 'acc'):.4f} {g} {verdict} | {mean(n, 'wall_s'):.0f} |")
+    rule = f'; a gain counts from {min_se:g} standard errors' if min_se else ''
+    out += ['', f'chosen by the rule{rule}: **{choose(rows, min_se)}**']
     return '\n'.join(out)
 
 
@@ -85,16 +114,39 @@ def main():
     p.add_argument('--folds', type=int, default=5)
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
     p.add_argument('--set', nargs='*', default=[], help='overrides for every candidate, e.g. train.amp=off')
-    p.add_argument('--candidate', nargs='+', action='append', required=True, metavar='NAME [KEY=VALUE ...]',
+    p.add_argument('--candidate', nargs='+', action='append', metavar='NAME [KEY=VALUE ...]',
                    help='a named variant: the preset plus these overrides; the first one is the baseline')
+    p.add_argument('--min-se', type=float, default=0., help='a winning ACC gain must be at least this many standard errors (0: any gain)')
+    p.add_argument('--jsonl', default=None, help='append each (candidate, seed) row to this file as it finishes')
+    p.add_argument('--rows', nargs='+', default=None, help='no training: the table of the rows in these --jsonl files')
+    p.add_argument('--only', nargs='+', default=None, metavar='NAME', help='with --rows: only these candidates (the first stays the baseline)')
     p.add_argument('--out', default=None, help='also write the table (markdown) here')
     p.add_argument('--chosen', default=None, help="write the winner's overrides here, one KEY=VALUE per line")
     a = p.parse_args()
+    if a.rows: rows = [json.loads(l) for f in a.rows for l in Path(f).read_text().splitlines() if l.strip()]
+    elif a.candidate: rows = run_candidates(a)
+    else: p.error('give --candidate (to train) or --rows (to tabulate)')
+    if a.only: rows = [r for r in rows if r['candidate'] in a.only]
+    rows = complete(sorted(rows, key=lambda r: (r['order'], r['seed'])))
+    if not rows: raise SystemExit('no seed has a row for every candidate')
+    r0 = rows[0]
+    t = table(rows, f"{r0['folds']}-fold cross-validation on train + val of {r0['dataset']} ({r0['n_images']} images), preset {r0['preset']} "
+                    f"{r0['common']}, seeds {sorted(set(r['seed'] for r in rows))}, {r0['device']}, torch {r0['torch']}", a.min_se)
+    print(t)
+    if a.out: Path(a.out).write_text(t + '\n')
+    if a.chosen:
+        ovr = next(r['overrides'] for r in rows if r['candidate'] == choose(rows, a.min_se))
+        Path(a.chosen).write_text(''.join(f'{kv}\n' for kv in ovr))
+
+
+def run_candidates(a):
+    "Train every candidate on every seed; the rows, also appended to `a.jsonl` as they come"
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     from medcls_nb.recipes import load_config, parse_overrides, build_data
     dev = torch.device(a.device)
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
     rows, ds = [], None
-    for name, *ovr in a.candidate:
+    for i, (name, *ovr) in enumerate(a.candidate):
         for seed in a.seeds:
             cfg = load_config(a.preset.format(dataset=a.dataset), {'data.dataset': a.dataset, 'data.root': a.data, 'train.seed': seed,
                               'train.device': str(dev), **parse_overrides(a.set + ovr)})
@@ -102,17 +154,13 @@ def main():
                                                         "add train.restore_best=false")
             if ds is None: ds = build_data(cfg)
             auc, acc, wall = oof_scores(cfg, ds, a.folds, dev)
-            rows.append(dict(candidate=name, overrides=ovr, seed=seed, auc=auc, acc=acc, wall_s=wall))
-            print({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
-    dev_name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
-    n = len(pooled(ds)[1])
-    t = table(rows, f'{a.folds}-fold cross-validation on train + val of {a.dataset} ({n} images), preset {a.preset.format(dataset=a.dataset)} '
-                    f'{a.set}, seeds {a.seeds}, {dev_name}, torch {torch.__version__}')
-    print(t)
-    if a.out: Path(a.out).write_text(t + '\n')
-    if a.chosen:
-        ovr = next(r['overrides'] for r in rows if r['candidate'] == choose(rows))
-        Path(a.chosen).write_text(''.join(f'{kv}\n' for kv in ovr))
+            rows.append(dict(candidate=name, order=i, overrides=ovr, seed=seed, auc=auc, acc=acc, wall_s=wall, folds=a.folds,
+                             dataset=a.dataset, n_images=len(pooled(ds)[1]), preset=a.preset.format(dataset=a.dataset), common=a.set,
+                             device=dev_name, torch=torch.__version__))
+            print({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items() if k in ('candidate', 'seed', 'auc', 'acc', 'wall_s')}, flush=True)
+            if a.jsonl:
+                with open(a.jsonl, 'a') as f: f.write(json.dumps(rows[-1]) + '\n')
+    return rows
 
 
 if __name__ == '__main__':

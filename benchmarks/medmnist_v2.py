@@ -47,7 +47,7 @@ def run_ours(flag, seed, a, dev):
     assert abs(ev.AUC - ours['auc']) < 1e-9 and abs(ev.ACC - ours['acc']) < 1e-9, (ev, ours)   # official definitions agree
     h = res.history
     n_img = len(res.dataset.train) * len(h)
-    return dict(dataset=flag, seed=seed, stem=res.model.config['small_stem'], weights='best' if cfg.train.restore_best else 'last', auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
+    return dict(dataset=flag, seed=seed, stem=res.model.config['small_stem'], augment=cfg.data.augment, weights='best' if cfg.train.restore_best else 'last', auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
                 epochs=len(h), wall_s=wall, cpu_s=cpu, train_img_s=float(n_img / h.time_s.sum()))
 
 
