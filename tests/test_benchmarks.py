@@ -32,3 +32,25 @@ def test_rule_needs_both_means_higher_then_takes_the_best_acc():
     assert cv.choose(rows(base=base, tie=[(0.85, 0.83), (0.85, 0.83)])) == 'base'     # equal is not better
     t = cv.table(rows(base=base, a=[(0.86, 0.84), (0.86, 0.84)]), 'head')
     assert 'chosen by the rule: **a**' in t and '| a | - | 0.8600, 0.8600 | 0.8600 |' in t
+
+
+def test_paired_rule_needs_the_gain_to_clear_its_standard_errors():
+    # gains of 'steady' over base per seed: +0.02, +0.04 (mean 0.03, SE 0.01); 'noisy' gains +0.10, -0.06 (mean 0.02, SE 0.08)
+    base = [(0.85, 0.80), (0.85, 0.82)]
+    r = rows(base=base, steady=[(0.86, 0.82), (0.86, 0.86)], noisy=[(0.86, 0.90), (0.86, 0.76)])
+    m, se = cv.gain(r, 'steady', 'acc')
+    assert abs(m - 0.03) < 1e-9 and abs(se - 0.01) < 1e-9
+    assert cv.choose(r) == 'steady' and cv.choose(r, min_se=2) == 'steady' and cv.choose(r, min_se=3.5) == 'base'
+    assert cv.beats(r, 'noisy') and not cv.beats(r, 'noisy', min_se=1)
+    assert '+0.0300 ± 0.0100 | yes |' in cv.table(r, 'head', min_se=2)
+
+
+def test_rows_mode_tabulates_only_the_seeds_every_candidate_finished(tmp_path):
+    import json, subprocess
+    full = rows(base=[(0.85, 0.80), (0.85, 0.82), (0.9, 0.9)], flip=[(0.86, 0.82), (0.86, 0.86)])   # flip lacks seed 2
+    meta = dict(folds=5, dataset='breastmnist', n_images=624, preset='breastmnist-fast', common=[], device='cpu', torch='x')
+    (tmp_path/'rows.jsonl').write_text(''.join(json.dumps({**r, **meta, 'order': int(r['candidate'] == 'flip')}) + '\n' for r in full))
+    out = subprocess.run([sys.executable, str(ROOT/'benchmarks/cv_recipes.py'), '--rows', str(tmp_path/'rows.jsonl'), '--min-se', '2',
+                          '--chosen', str(tmp_path/'chosen.txt')], capture_output=True, text=True, check=True).stdout
+    assert 'seeds [0, 1],' in out and '| base | - | 0.8500, 0.8500 |' in out and 'chosen by the rule; a gain counts from 2 standard errors: **flip**' in out
+    assert (tmp_path/'chosen.txt').read_text() == ''     # rows() gives no overrides
