@@ -1,8 +1,8 @@
 """Compare recipe variants without looking at the test split: stratified k-fold cross-validation on train + val.
 
     python benchmarks/cv_recipes.py --dataset breastmnist [--preset breastmnist-fast] [--folds 5] [--seeds 0 1] [--device cuda]
-        [--set train.amp=off ...] --candidate base --candidate flip 'data.augment={"flip":true}' ... [--min-se 2] [--jsonl rows.jsonl]
-        [--out cv.md] [--chosen chosen.txt]
+        [--set train.amp=off ...] --candidate base 'data.augment="none"' --candidate flip 'data.augment={"flip":true,"shift":0,"jitter":0}' ...
+        [--min-se 2] [--jsonl rows.jsonl] [--out cv.md] [--chosen chosen.txt]
     python benchmarks/cv_recipes.py --rows rows_*.jsonl [--min-se 2] [--out cv.md]   # the table of rows written earlier (--jsonl)
 
 For each seed the train and val images are pooled and cut into `--folds` stratified folds (the cut depends on the seed only, so
