@@ -8,6 +8,8 @@ wall time of the reference protocol run the reference way.
 For each dataset and seed it trains with `medcls_nb.recipes.train_run` (data loading, training with per-epoch validation,
 best-validation-AUC checkpoint), evaluates the test split, and reports test AUC and ACC by the official definitions
 (`medmnist.Evaluator`, cross-checked against `medcls_nb.metrics`), wall time, CPU time and training images/s.
+With test-time augmentation (`eval.tta`, e.g. `breastmnist-fast`'s mirror views) the row also holds the same weights' scores
+without it (`auc_no_tta`, `acc_no_tta`, computed after the clock stops).
 
 The reference protocol (Adam 1e-3, 100 epochs, batch 128, per-sample PIL transforms through `torch.utils.data.DataLoader`,
 and, as in MedMNIST's `train_and_eval_pytorch.py`, an evaluation of the train, val and test splits after every epoch) is timed
@@ -38,17 +40,20 @@ def run_ours(flag, seed, a, dev):
     with tempfile.TemporaryDirectory() as d:
         res = train_run(cfg, d, progress=False)
         test = build_loaders(cfg, res.dataset, dev, ('test',))['test']
-        logits, y = predict(res.model, test, amp=cfg.train.amp, channels_last=cfg.train.channels_last)
+        logits, y = predict(res.model, test, amp=cfg.train.amp, channels_last=cfg.train.channels_last, tta=cfg.eval.tta)
         _sync(dev)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        # with test-time augmentation, also the same weights' plain predictions (after the clock stops): the exact paired comparison
+        plain = predict(res.model, test, amp=cfg.train.amp, channels_last=cfg.train.channels_last)[0] if cfg.eval.tta != 'none' else None
     probs = res.dataset.task.activation(logits)
     ev = Evaluator(flag, 'test', root=a.data).evaluate(probs.numpy())
     ours = metric_fn(res.dataset.task)(probs, y)
     assert abs(ev.AUC - ours['auc']) < 1e-9 and abs(ev.ACC - ours['acc']) < 1e-9, (ev, ours)   # official definitions agree
     h = res.history
     n_img = len(res.dataset.train) * len(h)
-    return dict(dataset=flag, seed=seed, stem=res.model.config['small_stem'], augment=cfg.data.augment, weights='best' if cfg.train.restore_best else 'last', auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
-                epochs=len(h), wall_s=wall, cpu_s=cpu, train_img_s=float(n_img / h.time_s.sum()))
+    no_tta = {} if plain is None else {f'{k}_no_tta': v for k, v in metric_fn(res.dataset.task)(res.dataset.task.activation(plain), y).items()}
+    return dict(dataset=flag, seed=seed, stem=res.model.config['small_stem'], augment=cfg.data.augment, tta=cfg.eval.tta, weights='best' if cfg.train.restore_best else 'last', auc=ev.AUC, acc=ev.ACC, val_auc=h.attrs['best_metric'], best_epoch=h.attrs['best_epoch'],
+                epochs=len(h), wall_s=wall, cpu_s=cpu, train_img_s=float(n_img / h.time_s.sum()), **no_tta)
 
 
 def reference_time(flag, a, dev, n_batches):
@@ -104,7 +109,8 @@ def table(rows, refs, dev_name, torch_version=torch.__version__):
             out.append(f"| {flag} | reference protocol, measured here ({refs[flag]['how']}) | | | {refs[flag]['total_s']:.0f} | {refs[flag]['total_cpu_s']:.0f} | |")
             continue
         for r in rs:
-            out.append(f"| {flag} | seed {r['seed']} (stem {r['stem']}, {r['epochs']} ep, {_weights(r)}) | {r['auc']:.3f} | {r['acc']:.3f} | "
+            tta = f", test-time {r['tta']}" if r.get('tta', 'none') != 'none' else ''
+            out.append(f"| {flag} | seed {r['seed']} (stem {r['stem']}, {r['epochs']} ep, {_weights(r)}{tta}) | {r['auc']:.3f} | {r['acc']:.3f} | "
                        f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['train_img_s']:.0f} |")
         m = {k: float(np.mean([r[k] for r in rs])) for k in ('auc', 'acc', 'wall_s', 'cpu_s', 'train_img_s')}
         sd = {k: float(np.std([r[k] for r in rs])) for k in ('auc', 'acc')}

@@ -54,10 +54,14 @@ def _calibrate(cfg, task, val_logits, yv)->TemperatureScaling|None:
     return TemperatureScaling(task).fit(val_logits, yv) if cfg.eval.calibrate else None
 
 # %% ../nbs/10_cli.ipynb #9df7ae32
+def _logits(cfg, model, ds, split:str, device)->tuple:
+    "Logits and targets of `split`, with the run's test-time augmentation"
+    return predict(model, build_loaders(cfg, ds, device, (split,))[split], tta=cfg.eval.tta)
+
 def _ood(cfg, model, ds, ts, device)->dict:
     "AUROC of each uncertainty score for telling the OOD split from the test split (synthetic data only)"
     if ds.ood is None: return {}
-    logits,_ = predict(model, build_loaders(cfg, ds, device, ('ood',))['ood'])
+    logits,_ = _logits(cfg, model, ds, 'ood', device)
     p = ts.transform(logits) if ts else ds.task.activation(logits)
     return _scores(cfg, model, ds, p, 'ood', device)
 
@@ -69,13 +73,13 @@ def _selective(scores:dict, err:np.ndarray)->dict:
 def evaluate_run(run_dir, device='cpu', checkpoint:str|None=None)->dict:
     "Test metrics, calibration and uncertainty quality of a run; writes `metrics.json` and `predictions.npz` there"
     run_dir = Path(run_dir); cfg,model,ds = load_run(run_dir, checkpoint, device); task = ds.task
-    lg = {s: predict(model, build_loaders(cfg, ds, device, (s,))[s]) for s in ('val', 'test')}
+    lg = {s: _logits(cfg, model, ds, s, device) for s in ('val', 'test')}
     (vl,yv),(tl,yt) = lg['val'],lg['test']
     ts = _calibrate(cfg, task, vl, yv)
     p_raw = task.activation(tl); p_cal = ts.transform(tl) if ts else p_raw
     scores = _scores(cfg, model, ds, p_cal, 'test', device); err = errors(p_cal, yt, task)
     m = dict(run=str(run_dir), dataset=cfg.data.dataset, model=f'{cfg.model.architecture}/{cfg.model.variant}', checkpoint=checkpoint or final_checkpoint(cfg),
-             n_test=len(yt), test=classification_metrics(p_raw, yt, task),
+             tta=cfg.eval.tta, n_test=len(yt), test=classification_metrics(p_raw, yt, task),
              calibration={'before': calibration_metrics(p_raw, yt, task, cfg.eval.n_bins)}, selective=_selective(scores, err))
     if ts:
         m.update(temperature=ts.temperature, test_calibrated=classification_metrics(p_cal, yt, task))
@@ -145,7 +149,7 @@ def predict_files(run_dir, paths:list, device='cpu', checkpoint:str|None=None)->
     cfg,model,ds = load_run(run_dir, checkpoint, device); task = ds.task
     imgs = np.stack([_read_image(Path(p), cfg.data.size, task.channels) for p in paths])
     split = Split(imgs, np.zeros((len(imgs), task.num_classes if task.is_multilabel else 1), np.uint8))
-    logits,_ = predict(model, BatchLoader(split, task, cfg.data.eval_batch_size, as_rgb=cfg.data.as_rgb, device=device))
+    logits,_ = predict(model, BatchLoader(split, task, cfg.data.eval_batch_size, as_rgb=cfg.data.as_rgb, device=device), tta=cfg.eval.tta)
     mj = Path(run_dir)/'metrics.json'; t = json.loads(mj.read_text()).get('temperature', 1.) if mj.exists() else 1.
     p = task.activation(logits/t); r = summarise(p, task)
     names = list(task.labels) or [str(i) for i in range(task.num_classes)]

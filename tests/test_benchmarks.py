@@ -54,3 +54,28 @@ def test_rows_mode_tabulates_only_the_seeds_every_candidate_finished(tmp_path):
                           '--chosen', str(tmp_path/'chosen.txt')], capture_output=True, text=True, check=True).stdout
     assert 'seeds [0, 1],' in out and '| base | - | 0.8500, 0.8500 |' in out and 'chosen by the rule; a gain counts from 2 standard errors: **flip**' in out
     assert (tmp_path/'chosen.txt').read_text() == ''     # rows() gives no overrides
+
+
+def test_either_rule_takes_a_counted_gain_in_one_metric_if_the_other_does_not_drop():
+    # 'tta' over base, per seed: AUC +0.01, +0.03 (mean 0.02, SE 0.01), ACC +0, +0; 'trade' gains AUC the same way but loses ACC
+    base = [(0.85, 0.80), (0.85, 0.82)]
+    r = rows(base=base, tta=[(0.86, 0.80), (0.88, 0.82)], trade=[(0.86, 0.79), (0.88, 0.81)])
+    assert not cv.beats(r, 'tta', min_se=2)                          # the ACC rule needs an ACC gain
+    assert cv.beats(r, 'tta', min_se=2, rule='either') and not cv.beats(r, 'tta', min_se=2.5, rule='either')
+    assert not cv.beats(r, 'trade', rule='either')                   # an ACC loss rules it out
+    assert cv.choose(r, 2, 'either') == 'tta' and '| +0.0200 ± 0.0100 | +0.0000 ± 0.0000 | yes |' in cv.table(r, 'h', 2, 'either')
+
+
+def test_candidates_that_differ_only_in_eval_settings_share_fold_models():
+    cands = [['flip'], ['flip_tta', 'eval.tta="hflip"'], ['base', 'data.augment="none"'], ['base_tta', 'eval.tta="hflip"', 'data.augment="none"']]
+    assert cv.shared_training(cands) == [[0, 1], [2, 3]]
+
+
+def test_eval_only_candidates_are_scored_on_the_same_fold_models():
+    from medcls_nb.recipes import load_config, build_data
+    ovr = {'train.epochs': 1, 'data.synthetic.n_train': 120, 'data.synthetic.n_val': 40, 'train.restore_best': False}
+    plain, tta = load_config('demo', ovr), load_config('demo', {**ovr, 'eval.tta': 'hflip'})
+    ds = build_data(plain)
+    a, b, c = cv.oof_scores([plain, plain, tta], ds, 2, 'cpu')
+    assert a == b                                                    # one set of fold models: identical scores for identical settings
+    assert len(a['fold_auc']) == 2 and a['auc'] != c['auc']          # per-fold scores kept; the mirror views change the predictions
