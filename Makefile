@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
+# the project's verified MedMNIST copies, where this checkout sits beside them (notebooks and tests find data through it)
+ifneq ($(wildcard ../shared/data/medmnist/*.npz),)
+export MEDCLS_DATA ?= $(abspath ../shared/data/medmnist)
+endif
 
 .PHONY: demo test export sync-check nbtest pytest docs readme lab clean
 

@@ -72,12 +72,16 @@ def _selective(scores:dict, err:np.ndarray)->dict:
 # %% ../nbs/10_cli.ipynb #016d8a25
 def evaluate_run(run_dir, device='cpu', checkpoint:str|None=None)->dict:
     "Test metrics, calibration and uncertainty quality of a run; writes `metrics.json` and `predictions.npz` there"
-    run_dir = Path(run_dir); cfg,model,ds = load_run(run_dir, checkpoint, device); task = ds.task
+    run_dir = Path(run_dir)
+    cfg,model,ds = load_run(run_dir, checkpoint, device)
+    task = ds.task
     lg = {s: _logits(cfg, model, ds, s, device) for s in ('val', 'test')}
     (vl,yv),(tl,yt) = lg['val'],lg['test']
     ts = _calibrate(cfg, task, vl, yv)
-    p_raw = task.activation(tl); p_cal = ts.transform(tl) if ts else p_raw
-    scores = _scores(cfg, model, ds, p_cal, 'test', device); err = errors(p_cal, yt, task)
+    p_raw = task.activation(tl)
+    p_cal = ts.transform(tl) if ts else p_raw
+    scores = _scores(cfg, model, ds, p_cal, 'test', device)
+    err = errors(p_cal, yt, task)
     m = dict(run=str(run_dir), dataset=cfg.data.dataset, model=f'{cfg.model.architecture}/{cfg.model.variant}', checkpoint=checkpoint or final_checkpoint(cfg),
              tta=cfg.eval.tta, n_test=len(yt), test=classification_metrics(p_raw, yt, task),
              calibration={'before': calibration_metrics(p_raw, yt, task, cfg.eval.n_bins)}, selective=_selective(scores, err))
@@ -146,12 +150,15 @@ def _read_image(path:Path, size:int, channels:int)->np.ndarray:
 # %% ../nbs/10_cli.ipynb #22e791fe
 def predict_files(run_dir, paths:list, device='cpu', checkpoint:str|None=None)->pd.DataFrame:
     "Predictions of a run for image files `paths` (png/jpg/npy), one row per file"
-    cfg,model,ds = load_run(run_dir, checkpoint, device); task = ds.task
+    cfg,model,ds = load_run(run_dir, checkpoint, device)
+    task = ds.task
     imgs = np.stack([_read_image(Path(p), cfg.data.size, task.channels) for p in paths])
     split = Split(imgs, np.zeros((len(imgs), task.num_classes if task.is_multilabel else 1), np.uint8))
     logits,_ = predict(model, BatchLoader(split, task, cfg.data.eval_batch_size, as_rgb=cfg.data.as_rgb, device=device), tta=cfg.eval.tta)
-    mj = Path(run_dir)/'metrics.json'; t = json.loads(mj.read_text()).get('temperature', 1.) if mj.exists() else 1.
-    p = task.activation(logits/t); r = summarise(p, task)
+    mj = Path(run_dir)/'metrics.json'
+    t = json.loads(mj.read_text()).get('temperature', 1.) if mj.exists() else 1.
+    p = task.activation(logits/t)
+    r = summarise(p, task)
     names = list(task.labels) or [str(i) for i in range(task.num_classes)]
     pred = task.predict(p)
     label = [', '.join(n for n,v in zip(names, row) if v) for row in pred.tolist()] if task.is_multilabel else [names[i] for i in pred.tolist()]
@@ -182,28 +189,44 @@ def _md_table(df:pd.DataFrame, fmt:str='{:.4f}')->str:
 # %% ../nbs/10_cli.ipynb #0f7970b7
 def _figure(w:float, h:float, ncols:int=1):
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(w, h), dpi=100); return fig, fig.subplots(1, ncols)
+    fig = Figure(figsize=(w, h), dpi=100)
+    return fig, fig.subplots(1, ncols)
 
 def _plots(run_dir:Path, m:dict)->dict:
     "Draw the report's figures into run_dir/plots; returns {title: relative path}"
-    (run_dir/'plots').mkdir(exist_ok=True); out = {}
+    (run_dir/'plots').mkdir(exist_ok=True)
+    out = {}
     h = pd.read_csv(run_dir/'history.csv', index_col='epoch')
-    fig,axs = _figure(9, 3, 2); plot_history(h, axs); fig.tight_layout(); fig.savefig(run_dir/'plots/training.png'); out['Training curves'] = 'plots/training.png'
-    d = np.load(run_dir/'predictions.npz'); cfg = load_config(run_dir/'config.yaml'); task = config_task(cfg.data)
+    fig,axs = _figure(9, 3, 2)
+    plot_history(h, axs)
+    fig.tight_layout()
+    fig.savefig(run_dir/'plots/training.png')
+    out['Training curves'] = 'plots/training.png'
+    d = np.load(run_dir/'predictions.npz')
+    cfg = load_config(run_dir/'config.yaml')
+    task = config_task(cfg.data)
     kinds = [('before', d['p_raw'])] + ([('after temperature scaling', d['p_cal'])] if 'temperature' in m else [])
-    fig,axs = _figure(4.2*len(kinds), 4.6, len(kinds)); axs = np.atleast_1d(axs)
+    fig,axs = _figure(4.2*len(kinds), 4.6, len(kinds))
+    axs = np.atleast_1d(axs)
     for ax,(k,p) in zip(axs, kinds): plot_reliability(reliability_bins(p, d['y'], task, cfg.eval.n_bins), ax=ax, title=f"{k}: ECE {m['calibration']['after' if k!='before' else 'before']['ece']:.3f}")
-    fig.tight_layout(); fig.savefig(run_dir/'plots/reliability.png'); out['Reliability diagrams'] = 'plots/reliability.png'
-    scores = {k[2:]: d[k] for k in d.files if k.startswith('u_')}; err = errors(d['p_cal'], d['y'], task)
+    fig.tight_layout()
+    fig.savefig(run_dir/'plots/reliability.png')
+    out['Reliability diagrams'] = 'plots/reliability.png'
+    scores = {k[2:]: d[k] for k in d.files if k.startswith('u_')}
+    err = errors(d['p_cal'], d['y'], task)
     if 0<err.mean()<1:
-        fig,ax = _figure(5, 3.8); plot_risk_coverage(scores, err, ax=ax); fig.tight_layout(); fig.savefig(run_dir/'plots/risk_coverage.png')
+        fig,ax = _figure(5, 3.8)
+        plot_risk_coverage(scores, err, ax=ax)
+        fig.tight_layout()
+        fig.savefig(run_dir/'plots/risk_coverage.png')
         out['Risk-coverage curves'] = 'plots/risk_coverage.png'
     return out
 
 # %% ../nbs/10_cli.ipynb #bd589bc9
 def _sections(run_dir:Path, m:dict)->list:
     "(title, DataFrame | str) sections of the report"
-    cfg = load_config(run_dir/'config.yaml'); h = pd.read_csv(run_dir/'history.csv', index_col='epoch')
+    cfg = load_config(run_dir/'config.yaml')
+    h = pd.read_csv(run_dir/'history.csv', index_col='epoch')
     best = h[cfg.train.monitor].idxmax() if cfg.train.goal=='max' else h[cfg.train.monitor].idxmin()
     run = pd.DataFrame({'value': {'dataset': cfg.data.dataset, 'model': m['model'], 'loss': cfg.loss.name, 'epochs trained': len(h),
                                   f'best epoch (by {cfg.train.monitor})': best, 'training time (s)': f'{h.time_s.sum():.1f}',
@@ -236,7 +259,8 @@ def _cmd_report(a): print(f"report: {write_report(a.run_dir)}  (and report.md)")
 # %% ../nbs/10_cli.ipynb #934eae9d
 def demo(out='runs/demo', overrides:dict|None=None, device='auto', progress:bool=True)->Path:
     "Train, evaluate, calibrate and report the `demo` preset into `out`; returns the report path"
-    t0 = time.perf_counter(); device = str(resolve_device(device))
+    t0 = time.perf_counter()
+    device = str(resolve_device(device))
     cfg = load_config('demo', {'train.device': device, **(overrides or {})})
     train_run(cfg, out, progress=progress, log=_log_epoch)
     evaluate_run(out, device)
@@ -269,12 +293,24 @@ _CKPT_HELP = 'best.pt or last.pt (default: the weights the run ended with, see t
 def _parser()->argparse.ArgumentParser:
     P = argparse.ArgumentParser(prog='medcls', description='Medical image classification on MedMNIST: train, evaluate, predict, report.')
     sub = P.add_subparsers(dest='command', required=True)
-    t = sub.add_parser('train', help='train a run folder'); _train_flags(t); _common(t); t.add_argument('--out', help='run folder')
+    t = sub.add_parser('train', help='train a run folder')
+    _train_flags(t)
+    _common(t)
+    t.add_argument('--out', help='run folder')
     for name,hlp in (('evaluate', 'test metrics, calibration and uncertainty of a run'), ('report', 'plots and report of a run')):
-        e = sub.add_parser(name, help=hlp); e.add_argument('run_dir'); e.add_argument('--device', default='cpu'); e.add_argument('--checkpoint', default=None, help=_CKPT_HELP)
-    pr = sub.add_parser('predict', help='predict image files (png/jpg/npy)'); pr.add_argument('run_dir'); pr.add_argument('images', nargs='+')
-    pr.add_argument('--device', default='cpu'); pr.add_argument('--checkpoint', default=None, help=_CKPT_HELP); pr.add_argument('--out', help='also write a CSV here')
-    d = sub.add_parser('demo', help='train, evaluate and report the demo on synthetic data'); d.add_argument('--out', default='runs/demo'); _common(d)
+        e = sub.add_parser(name, help=hlp)
+        e.add_argument('run_dir')
+        e.add_argument('--device', default='cpu')
+        e.add_argument('--checkpoint', default=None, help=_CKPT_HELP)
+    pr = sub.add_parser('predict', help='predict image files (png/jpg/npy)')
+    pr.add_argument('run_dir')
+    pr.add_argument('images', nargs='+')
+    pr.add_argument('--device', default='cpu')
+    pr.add_argument('--checkpoint', default=None, help=_CKPT_HELP)
+    pr.add_argument('--out', help='also write a CSV here')
+    d = sub.add_parser('demo', help='train, evaluate and report the demo on synthetic data')
+    d.add_argument('--out', default='runs/demo')
+    _common(d)
     sub.add_parser('presets', help='list the presets')
     return P
 
@@ -287,6 +323,7 @@ def main(argv:list|None=None)->int:
     if a.command=='train' and a.device: a.set = [*a.set, f'train.device={a.device}']
     try: _COMMANDS[a.command](a)
     except (ConfigError, DataFileError, CheckpointError, NonFiniteLossError, FileNotFoundError, InputError) as e:
-        print(f"medcls {a.command}: error: {e}", file=sys.stderr); return 2
+        print(f"medcls {a.command}: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt: return 130
     return 0

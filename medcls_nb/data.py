@@ -6,7 +6,7 @@
 __all__ = ['DATASETS', 'SIZES', 'Task', 'data_root', 'DataFileError', 'check_md5', 'dataset_file', 'Split', 'MedDataset',
            'atomic_write', 'from_arrays', 'load_npz', 'load_dataset', 'to_float', 'normalize', 'Augment', 'BatchLoader',
            'class_counts', 'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid', 'plot_samples',
-           'make_synthetic', 'synthetic_task', 'synthetic_dataset', 'save_synthetic']
+           'make_synthetic', 'synthetic_task', 'synthetic_dataset', 'save_synthetic', 'load_or_synthetic']
 
 # %% ../nbs/00_data.ipynb #810518fd
 import hashlib, os, socket, time, zipfile
@@ -106,7 +106,8 @@ def _md5(path:Path, chunk:int=1<<20)->str:
 
 def check_md5(path:Path, expected:str):
     "Raise `DataFileError` unless the file at `path` has MD5 `expected` (verdicts cached)"
-    st = path.stat(); key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if _MD5_OK.get(key): return
     got = _md5(path)
     if got!=expected: raise DataFileError(
@@ -147,6 +148,10 @@ class Split:
     masks:np.ndarray|None=None  # N×H×W object masks (synthetic data only)
     def __len__(self): return len(self.images)
     def __repr__(self): return f"Split(images={self.images.shape} {self.images.dtype}, labels={self.labels.shape})"
+    def head(self, n:int|None)->'Split':
+        "The first `n` images, labels and masks (all of them when `n` is None)"
+        if n is None: return self
+        return Split(self.images[:n], self.labels[:n], None if self.masks is None else self.masks[:n])
 
 @dataclass
 class MedDataset:
@@ -170,15 +175,19 @@ def atomic_write(
     fsync:bool=False,   # also force the data to disk before the rename (checkpoints)
 ):
     "Open a temporary file beside `path` for writing; on success it replaces `path`, on an error it is removed and `path` kept"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
         with open(tmp, mode) as f:
             yield f
-            if fsync: f.flush(); os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True); raise
+        tmp.unlink(missing_ok=True)
+        raise
 
 # %% ../nbs/00_data.ipynb #424ff4bb
 def _mmap_arrays(path:Path)->dict:
@@ -235,7 +244,8 @@ class Augment:
     jitter:float=0.1    # max brightness offset and contrast change
     def _theta(self, n, g):
         u = lambda: torch.rand(n, generator=g)*2-1
-        a = torch.deg2rad(u()*self.rotate); cos,sin = a.cos(), a.sin()
+        a = torch.deg2rad(u()*self.rotate)
+        cos,sin = a.cos(), a.sin()
         sx = torch.where(torch.rand(n, generator=g)<0.5, -1., 1.) if self.flip else torch.ones(n)
         sy = torch.where(torch.rand(n, generator=g)<0.5, -1., 1.) if self.vflip else torch.ones(n)
         tx,ty = u()*2*self.shift, u()*2*self.shift
@@ -279,6 +289,10 @@ class BatchLoader:
             if self.as_rgb and x.shape[1]==1: x = x.expand(-1, 3, -1, -1)
             if self.augment is not None: x = self.augment(x, g)
             yield normalize(x), self.y[b]
+    def tensors(self)->tuple:
+        "All batches of one pass joined: images (N, C, H, W) and targets"
+        xs,ys = zip(*self)
+        return torch.cat(xs), torch.cat(ys)
 
 # %% ../nbs/00_data.ipynb #9bdd7226
 def class_counts(split:Split, task:Task)->np.ndarray:
@@ -312,7 +326,8 @@ def class_stats(ds:MedDataset):
 # %% ../nbs/00_data.ipynb #e6eb86d9
 def sample_grid(split:Split, task:Task, n_per_class:int=8, seed:int=0)->dict:
     "Up to `n_per_class` random image indices per class (per label's positives for multi-label tasks)"
-    rng = np.random.default_rng(seed); y = np.asarray(split.labels)
+    rng = np.random.default_rng(seed)
+    y = np.asarray(split.labels)
     has = (lambda c: y[:, c]==1) if task.is_multilabel else (lambda c: y[:, 0]==c)
     out = {}
     for c in range(task.num_classes):
@@ -363,7 +378,9 @@ _COLOURS = np.array([[.9, .3, .5], [.3, .4, .9], [.5, .8, .3], [.9, .7, .2], [.6
 
 def _render(rng, y:np.ndarray, kind:str, k:int, size:int, channels:int):
     "Images N×S×S×C in [0, 1] and object masks for labels `y` (class index, or N×L indicators)"
-    n = len(y); img = _background(rng, n, size, channels); mask = np.zeros((n, size, size), bool)
+    n = len(y)
+    img = _background(rng, n, size, channels)
+    mask = np.zeros((n, size, size), bool)
     contrast = rng.uniform(0.05, 0.8, n)[:, None, None, None]
     objs = [(np.ones(n, bool), y)] if kind!='multilabel' else [(y[:, l]==1, np.full(n, l)) for l in range(k)]
     for present,c in objs:
@@ -406,7 +423,8 @@ def make_synthetic(kind:str='binary', num_classes:int=2, size:int=28, channels:i
     if kind=='binary' and num_classes!=2: raise ValueError("a binary task has num_classes=2")
     if channels not in (1, 3): raise ValueError(f"channels must be 1 or 3, got {channels}")
     if imbalance<1 or not 0<=label_noise<1: raise ValueError("need imbalance >= 1 and 0 <= label_noise < 1")
-    rng = np.random.default_rng(seed); out = {}
+    rng = np.random.default_rng(seed)
+    out = {}
     u8 = lambda a: (a[..., 0] if channels==1 else a).__mul__(255).round().astype(np.uint8)
     for split,n in (('train', n_train), ('val', n_val), ('test', n_test)):
         y,stored = _draw_labels(rng, n, kind, num_classes, imbalance, label_noise)
@@ -430,3 +448,26 @@ def save_synthetic(path, arrays:dict)->Path:
     "Write `arrays` (from `make_synthetic`) as an npz file, atomically"
     with atomic_write(path) as f: np.savez_compressed(f, **arrays)
     return Path(path)
+
+# %% ../nbs/00_data.ipynb #0311da6d
+_STAND_IN_MAX = 5000   # images per synthetic split at most
+
+def load_or_synthetic(
+    name:str,            # a MedMNIST 2D dataset, e.g. 'breastmnist'
+    size:int=28,         # image side in px
+    root=None,           # folder of the files (default: `data_root`)
+    verbose:bool=True,   # print which dataset is returned
+    **synthetic_kwargs,  # for the stand-in, e.g. `label_noise`, `seed`, `n_train`
+)->MedDataset:           # the real dataset, or a synthetic one named 'synthetic-<kind>'
+    "The MedMNIST dataset `name` if its file is in `root`, else a synthetic one of the same task kind and split sizes"
+    try:
+        ds = load_dataset(name, size, root)
+        if verbose: print(f"{name} ({size} px) from {data_root(root)}")
+        return ds
+    except DataFileError as e: why = str(e).split('. ')[0]
+    t,n = Task.from_name(name), _info(name)['n_samples']
+    kw = dict(size=size, label_noise=0.1, n_train=min(n['train'], _STAND_IN_MAX), n_val=min(n['val'], _STAND_IN_MAX),
+              n_test=min(n['test'], _STAND_IN_MAX)) | synthetic_kwargs
+    ds = synthetic_dataset(t.kind, t.num_classes, t.channels, **kw)
+    if verbose: print(f"NOTE: {why}; using the SYNTHETIC {t.kind} stand-in {ds.name} instead.")
+    return ds

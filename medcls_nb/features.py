@@ -66,11 +66,14 @@ def extract_features(
     as_rgb:bool|None=None,  # see `split_loader`
 )->Features:
     "Features and head probabilities of `model` for every image of `split`, in eval mode (the model's mode is restored)"
-    was = model.training; model.eval(); fs,ps = [],[]
+    was = model.training
+    model.eval()
+    fs,ps = [],[]
     try:
         for x,_ in split_loader(model, split, task, batch_size, as_rgb):
             f = model.extract_features(x)
-            fs.append(f.float().cpu()); ps.append(task.activation(model.classifier(f).float()).cpu())
+            fs.append(f.float().cpu())
+            ps.append(task.activation(model.classifier(f).float()).cpu())
     finally: model.train(was)
     return Features(torch.cat(fs).numpy(), torch.cat(ps).numpy(), np.asarray(split.labels), task)
 
@@ -109,7 +112,9 @@ def plot_embedding(
     else:
         sc = ax.scatter(*emb.T, c=c, s=s, cmap='viridis', alpha=0.8)
         ax.figure.colorbar(sc, ax=ax, fraction=0.046)
-    ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
     return ax
 
 # %% ../nbs/07_features.ipynb #41cdbb86
@@ -117,7 +122,8 @@ def _class_probs(p, classes, task:Task)->np.ndarray:
     "sklearn `predict_proba` output as (N, C): columns for classes absent from training are 0"
     if task.is_multilabel:  # a list with one (N, n_seen) array per label
         return np.stack([q[:, list(c).index(1)] if 1 in c else np.zeros(len(q)) for q,c in zip(p, classes)], 1)
-    out = np.zeros((len(p), task.num_classes)); out[:, np.asarray(classes, int)] = p
+    out = np.zeros((len(p), task.num_classes))
+    out[:, np.asarray(classes, int)] = p
     return out
 
 def knn_probe(
@@ -161,7 +167,8 @@ def feature_layer(model:nn.Module, x:torch.Tensor)->nn.Module:
     "The last child of `model.backbone` (or of `model`) whose output on `x` is a spatial map (N, C, h, w) with h·w > 1"
     root, outs = getattr(model, 'backbone', model), {}
     hooks = [c.register_forward_hook(lambda m,i,o,n=n: outs.setdefault(n, o)) for n,c in root.named_children()]
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     try:
         with torch.no_grad(): model(x[:1])
     finally:
@@ -180,7 +187,9 @@ def grad_cam(
     layer:nn.Module|None=None,  # the convolutional layer to explain; None: `feature_layer(model, x)`
 )->torch.Tensor:                # (N, H, W) maps in [0, 1], max 1 per map (or all 0)
     "Grad-CAM maps of `model` on `x` for class `target`, at `layer`, upsampled to the input size"
-    was = model.training; model.eval(); acts = []
+    was = model.training
+    model.eval()
+    acts = []
     try:
         layer = layer or feature_layer(model, x)
         h = layer.register_forward_hook(lambda m,i,o: acts.append(o if o.requires_grad else o.requires_grad_()))
@@ -202,8 +211,10 @@ def saliency_scores(
     "How well saliency `maps` point at the objects in `masks`"
     s, m = torch.as_tensor(maps).float(), torch.as_tensor(np.asarray(masks)).bool()
     if s.shape!=m.shape: raise ValueError(f"maps {tuple(s.shape)} and masks {tuple(m.shape)} differ in shape")
-    keep = m.flatten(1).any(1); s, m = s[keep], m[keep]
-    inside = (s*m).sum((1, 2))/m.sum((1, 2)); outside = (s*~m).sum((1, 2))/(~m).sum((1, 2)).clamp_min(1)
+    keep = m.flatten(1).any(1)
+    s, m = s[keep], m[keep]
+    inside = (s*m).sum((1, 2))/m.sum((1, 2))
+    outside = (s*~m).sum((1, 2))/(~m).sum((1, 2)).clamp_min(1)
     hit = m.flatten(1).gather(1, s.flatten(1).argmax(1, keepdim=True))[:, 0]
     return {k: float(v.float().mean()) for k,v in dict(inside=inside, outside=outside, inside_gt_outside=inside>outside,
                                                         pointing=hit, area=m.float().mean((1, 2))).items()}
@@ -275,7 +286,8 @@ def plot_saliency(
 ):
     "Images with their saliency maps overlaid (and mask contours); returns the figure"
     import matplotlib.pyplot as plt
-    n = len(images); nrows = -(-n//ncols)
+    n = len(images)
+    nrows = -(-n//ncols)
     fig,axs = plt.subplots(nrows, ncols, figsize=(1.3*ncols, 1.45*nrows), squeeze=False)
     for i,ax in enumerate(axs.flat):
         ax.axis('off')

@@ -27,7 +27,8 @@ def named_groups(model:nn.Module)->list[tuple[str, list[nn.Parameter]]]:
     seen, out = set(), []
     for n,grp in zip(group_names(model), model.layer_groups()):
         ps = [p for p in grp.parameters() if id(p) not in seen]
-        seen.update(map(id, ps)); out.append((n, ps))
+        seen.update(map(id, ps))
+        out.append((n, ps))
     rest = [p for p in model.parameters() if id(p) not in seen]
     if rest: out[0] = (out[0][0], rest+out[0][1])
     return out
@@ -61,7 +62,8 @@ def layerwise_lrs(
     if unknown: raise ValueError(f"unknown layer groups {sorted(unknown)}; the model has {names}")
     out, cur = [], lr
     for n in reversed(names):
-        cur = float(table.get(n, cur)); out.append(cur)
+        cur = float(table.get(n, cur))
+        out.append(cur)
     return out[::-1]
 
 # %% ../nbs/03_finetune.ipynb #01c3cbf0

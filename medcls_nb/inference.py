@@ -49,7 +49,8 @@ def agreement(
 
 def state_size_mb(model:nn.Module)->float:
     "Size in MB (10^6 bytes) of `model.state_dict()` serialised with `torch.save`"
-    buf = io.BytesIO(); torch.save(model.state_dict(), buf)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
     return buf.getbuffer().nbytes/1e6
 
 # %% ../nbs/08_inference.ipynb #761e469a
@@ -68,7 +69,10 @@ def latency(
     ts = []
     with torch.inference_mode(), _autocast(x, amp):
         for i in range(warmup+repeats):
-            sync(); t = time.perf_counter(); model(x); sync()
+            sync()
+            t = time.perf_counter()
+            model(x)
+            sync()
             if i >= warmup: ts.append(time.perf_counter()-t)
     return statistics.median(ts)
 

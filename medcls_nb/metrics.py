@@ -7,7 +7,7 @@ __all__ = ['auc', 'accuracy', 'balanced_accuracy', 'f1_weighted', 'confusion_mat
            'ReliabilityBins', 'reliability_bins', 'ece', 'mce', 'classwise_ece', 'brier_score', 'nll',
            'calibration_metrics', 'plot_reliability', 'errors', 'risk_coverage_curve', 'aurc', 'excess_aurc',
            'accuracy_at_coverage', 'uncertainty_auroc', 'spearman', 'ood_auroc', 'selective_report',
-           'plot_risk_coverage', 'UncertaintyMetrics']
+           'plot_risk_coverage', 'metrics_row', 'metrics_table', 'UncertaintyMetrics']
 
 # %% ../nbs/05_metrics.ipynb #45a92c7c
 import math
@@ -51,11 +51,13 @@ def auc(
     task:Task|None=None, # the task; None means single-label
 )->float:                # mean one-vs-rest ROC AUC, in [0, 1]
     "MedMNIST's AUC: mean over classes (labels) of the one-vs-rest ROC AUC of `probs` against `y`"
-    p,y = _prep(probs, y, task); Y = _onehot(y, p, task)
+    p,y = _prep(probs, y, task)
+    Y = _onehot(y, p, task)
     if _single(task) and p.shape[1]==2: p,Y = p[:, 1:],Y[:, 1:]   # binary: the positive column only, as MedMNIST
     ok = [k for k in range(p.shape[1]) if 0<Y[:, k].sum()<len(Y)]
     if len(ok)<p.shape[1]:
-        import warnings; warnings.warn(f"AUC undefined for classes {sorted(set(range(p.shape[1]))-set(ok))} (one label value only); left out of the mean")
+        import warnings
+        warnings.warn(f"AUC undefined for classes {sorted(set(range(p.shape[1]))-set(ok))} (one label value only); left out of the mean")
     if not ok: return float('nan')
     return float(np.mean([skm.roc_auc_score(Y[:, k], p[:, k]) for k in ok]))
 
@@ -67,7 +69,8 @@ def accuracy(probs, y, task:Task|None=None)->float:
 # %% ../nbs/05_metrics.ipynb #9716c0a2
 def balanced_accuracy(probs, y, task:Task|None=None)->float:
     "Mean per-class recall (mean over labels of it for multi-label tasks)"
-    p,y = _prep(probs, y, task); pr = _preds(p, task)
+    p,y = _prep(probs, y, task)
+    pr = _preds(p, task)
     if _single(task): return float(skm.balanced_accuracy_score(y, pr))
     return float(np.mean([skm.balanced_accuracy_score(y[:, k], pr[:, k]) for k in range(y.shape[1])]))
 
@@ -154,7 +157,8 @@ def mce(probs, y, task:Task|None=None, n_bins:int=15, strategy:str='uniform')->f
 # %% ../nbs/05_metrics.ipynb #a125913e
 def classwise_ece(probs, y, task:Task|None=None, n_bins:int=15, strategy:str='uniform')->float:
     "Mean over classes (labels) of the ECE of each class probability as a prediction of that class"
-    p,y = _prep(probs, y, task); Y = _onehot(y, p, task)
+    p,y = _prep(probs, y, task)
+    Y = _onehot(y, p, task)
     return float(np.mean([_bins(p[:, k], Y[:, k], n_bins, strategy).ece for k in range(p.shape[1])]))
 
 # %% ../nbs/05_metrics.ipynb #277c8a21
@@ -169,7 +173,8 @@ def brier_score(probs, y, task:Task|None=None)->float:
 
 def nll(probs, y, task:Task|None=None)->float:
     "Mean negative log-likelihood of `y` under `probs` (mean binary cross-entropy per label for multi-label)"
-    p,y = _prep(probs, y, task); p = p.clip(_EPS, 1-_EPS)
+    p,y = _prep(probs, y, task)
+    p = p.clip(_EPS, 1-_EPS)
     if not _single(task): return float(-(y*np.log(p)+(1-y)*np.log(1-p)).mean())
     return float(-np.log(p[np.arange(len(y)), y]).mean())
 
@@ -196,13 +201,16 @@ def plot_reliability(
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence', ylabel='accuracy', title=title or f'ECE {bins.ece:.3f}')
     ax.legend(loc='upper left', fontsize=7)
     cax = ax.inset_axes([0., -0.42, 1., 0.18], sharex=ax)
-    cax.bar(lo, bins.counts, w, align='edge', color='gray'); cax.set_ylabel('count', fontsize=7); cax.tick_params(labelsize=6)
+    cax.bar(lo, bins.counts, w, align='edge', color='gray')
+    cax.set_ylabel('count', fontsize=7)
+    cax.tick_params(labelsize=6)
     return ax
 
 # %% ../nbs/05_metrics.ipynb #935e815e
 def errors(probs, y, task:Task|None=None)->np.ndarray:
     "(N,) 1.0 where the prediction is wrong (any label wrong, for multi-label tasks), else 0.0"
-    p,y = _prep(probs, y, task); hit = _preds(p, task)==y
+    p,y = _prep(probs, y, task)
+    hit = _preds(p, task)==y
     return (~(hit if _single(task) else hit.all(1))).astype(np.float64)
 
 def risk_coverage_curve(
@@ -212,7 +220,8 @@ def risk_coverage_curve(
     "Risk of keeping the `k` most certain predictions, for k = 1..N (ties in `u` at their expected value)"
     u,e = _np(u).astype(np.float64).ravel(), _np(err).astype(np.float64).ravel()
     if len(u)!=len(e): raise ValueError(f"u and err differ in length: {len(u)} vs {len(e)}")
-    o = np.argsort(u, kind='stable'); u,e = u[o], e[o]
+    o = np.argsort(u, kind='stable')
+    u,e = u[o], e[o]
     _,start,cnt = np.unique(u, return_index=True, return_counts=True)
     g = np.repeat(np.arange(len(start)), cnt)          # tie group of each sorted position
     gsum = np.add.reduceat(e, start)
@@ -275,8 +284,36 @@ def plot_risk_coverage(
     for k,u in {**scores, 'oracle': err}.items():
         c,r = risk_coverage_curve(u, err)
         ax.plot(c, r, 'k:' if k=='oracle' else '-', label=f'{k} (AURC {r.mean():.3f})')
-    ax.set(xlabel='coverage', ylabel='risk (error rate)', xlim=(0, 1)); ax.legend(fontsize=7)
+    ax.set(xlabel='coverage', ylabel='risk (error rate)', xlim=(0, 1))
+    ax.legend(fontsize=7)
     return ax
+
+# %% ../nbs/05_metrics.ipynb #ced14ab5
+def metrics_row(
+    probs,                # (N, C) predicted probabilities
+    y,                    # (N,) labels, or (N, L) for multi-label tasks
+    task:Task|None=None,  # the task (None: single-label)
+    uncertainty=None,     # (N,) uncertainty, higher = less certain: adds error AUROC and AURC
+    n_bins:int=15,        # ECE bins
+)->dict:                  # AUC, ACC, ECE, NLL, Brier[, error AUROC, AURC]
+    "The headline metrics of one method's `probs` against `y`"
+    c,k = classification_metrics(probs, y, task), calibration_metrics(probs, y, task, n_bins)
+    row = dict(AUC=c['auc'], ACC=c['acc'], ECE=k['ece'], NLL=k['nll'], Brier=k['brier'])
+    if uncertainty is not None:
+        e = errors(probs, y, task)
+        row.update({'error AUROC': uncertainty_auroc(uncertainty, e), 'AURC': aurc(uncertainty, e)})
+    return row
+
+def metrics_table(
+    results:dict,         # name -> probabilities, or a result with `.probs` and `.total` (e.g. `UncertaintyResult`)
+    y,                    # labels
+    task:Task|None=None,  # the task
+    n_bins:int=15,        # ECE bins
+):                        # pandas DataFrame, one row per name
+    "`metrics_row` for each entry of `results`"
+    import pandas as pd
+    row = lambda r: metrics_row(getattr(r, 'probs', r), y, task, getattr(r, 'total', None), n_bins)
+    return pd.DataFrame.from_dict({k: row(r) for k,r in results.items()}, orient='index')
 
 # %% ../nbs/05_metrics.ipynb #0abecf21
 class UncertaintyMetrics:

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['AUGMENTS', 'PRESETS', 'SyntheticConfig', 'DataConfig', 'ModelConfig', 'LossConfig', 'StrategyConfig', 'EvalConfig',
            'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate', 'config_dict',
-           'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset', 'preset', 'presets_table',
-           'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy', 'metric_fn', 'TrainResult',
-           'train_run']
+           'flatten_config', 'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset', 'preset',
+           'presets_table', 'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy', 'metric_fn',
+           'TrainResult', 'train_run']
 
 # %% ../nbs/09_recipes.ipynb #82c7a937
 import copy, dataclasses, difflib, os, types, typing
@@ -31,8 +31,16 @@ AUGMENTS = {'none': None, 'light': dict(flip=True, shift=0.1, jitter=0.1),
 @dataclass
 class SyntheticConfig:
     "Arguments of `medcls_nb.data.synthetic_dataset` (used when `data.dataset` is 'synthetic')"
-    kind:str='binary'; num_classes:int=2; channels:int=1; n_train:int=2000; n_val:int=400; n_test:int=800; n_ood:int=400
-    imbalance:float=1.; label_noise:float=0.; seed:int=0
+    kind:str='binary'
+    num_classes:int=2
+    channels:int=1
+    n_train:int=2000
+    n_val:int=400
+    n_test:int=800
+    n_ood:int=400
+    imbalance:float=1.
+    label_noise:float=0.
+    seed:int=0
 
 @dataclass
 class DataConfig:
@@ -177,7 +185,8 @@ def _validate_model(m:ModelConfig, task:Task):
 
 def _metric_names(task:Task)->list:
     "Names of the validation metrics (the history's `val_*` columns, without the prefix)"
-    p = torch.eye(task.num_classes); y = p.clone() if task.is_multilabel else torch.arange(task.num_classes)
+    p = torch.eye(task.num_classes)
+    y = p.clone() if task.is_multilabel else torch.arange(task.num_classes)
     return ['loss', *classification_metrics(p, y, task)]
 
 # %% ../nbs/09_recipes.ipynb #be3d1ca4
@@ -210,7 +219,8 @@ def _dotted(overrides:dict)->dict:
     "{'train.lr': 0.1} -> {'train': {'lr': 0.1}}"
     out = {}
     for k,v in overrides.items():
-        *path,last = k.split('.'); d = out
+        *path,last = k.split('.')
+        d = out
         for p in path: d = d.setdefault(p, {})
         d[last] = v
     return out
@@ -219,6 +229,18 @@ def config_dict(cfg:RunConfig)->dict:
     "`cfg` as plain YAML/JSON-able containers (tuples become lists)"
     fix = lambda o: {k: fix(v) for k,v in o.items()} if isinstance(o, dict) else [fix(v) for v in o] if isinstance(o, (list, tuple)) else o
     return fix(asdict(cfg))
+
+def flatten_config(
+    cfg:RunConfig|dict, # a config, or nested mappings such as `config_dict` gives
+    prefix:str='',      # put before every key
+)->dict:                # {'train.lr': 0.001, ...}
+    "`cfg` as one flat mapping of dotted keys, the inverse of nesting `overrides`"
+    d = config_dict(cfg) if isinstance(cfg, RunConfig) else cfg
+    out = {}
+    for k,v in d.items():
+        if isinstance(v, dict) and v: out.update(flatten_config(v, f'{prefix}{k}.'))
+        else: out[f'{prefix}{k}'] = v
+    return out
 
 # %% ../nbs/09_recipes.ipynb #298d824d
 def load_config(src=None, overrides:dict|None=None)->RunConfig:
@@ -246,7 +268,8 @@ def parse_overrides(pairs)->dict:
     out = {}
     for kv in pairs or []:
         if '=' not in kv: raise ConfigError(f"--set needs key=value, got {kv!r}")
-        k,v = kv.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+        k,v = kv.split('=', 1)
+        out[k.strip()] = yaml.safe_load(v)
     return out
 
 # %% ../nbs/09_recipes.ipynb #a2f807df
@@ -342,7 +365,8 @@ def build_data(cfg:RunConfig)->MedDataset:
 
 def build_loaders(cfg:RunConfig, ds:MedDataset, device='cpu', splits=('train', 'val', 'test'))->dict:
     "A `BatchLoader` per split: the training one shuffled and augmented; under DDP each gets this rank's shard"
-    d = cfg.data; rank,world = dist_info()
+    d = cfg.data
+    rank,world = dist_info()
     mk = lambda s: BatchLoader(ds[s], ds.task, d.batch_size if s=='train' else d.eval_batch_size, shuffle=s=='train',
                                augment=make_augment(d.augment) if s=='train' else None, as_rgb=d.as_rgb, device=device,
                                seed=cfg.train.seed, rank=rank, world_size=world)

@@ -71,7 +71,9 @@ class TrainOptions:
 # %% ../nbs/04_train.ipynb #d74b26e9
 def seed_everything(seed:int=0, deterministic:bool=False):
     "Seed python, numpy and torch (CPU and CUDA); with `deterministic` also request deterministic kernels"
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
@@ -124,10 +126,14 @@ class LRSchedule:
         self._apply()
     def _apply(self):
         for g in self.optimizer.param_groups: g['lr'] = g.setdefault('initial_lr', g['lr'])*self.factor(self.last_step)
-    def step(self): self.last_step += 1; self._apply()
+    def step(self):
+        self.last_step += 1
+        self._apply()
     def get_last_lr(self)->list: return [g['lr'] for g in self.optimizer.param_groups]
     def state_dict(self)->dict: return dict(last_step=self.last_step)
-    def load_state_dict(self, d:dict): self.last_step = d['last_step']; self._apply()
+    def load_state_dict(self, d:dict):
+        self.last_step = d['last_step']
+        self._apply()
 
 # %% ../nbs/04_train.ipynb #269f3462
 def make_schedule(optimizer, opts:TrainOptions, steps_per_epoch:int)->LRSchedule:
@@ -157,12 +163,14 @@ def _comm_device(): return torch.device('cuda', torch.cuda.current_device()) if 
 def _gather_cat(t:torch.Tensor)->torch.Tensor:
     "`t` from every rank, concatenated in rank order"
     if dist_info()[1]==1: return t
-    out = [None]*dist.get_world_size(); dist.all_gather_object(out, t.cpu())
+    out = [None]*dist.get_world_size()
+    dist.all_gather_object(out, t.cpu())
     return torch.cat(out)
 
 def _all_reduce(v:float, op:str)->float:
     if dist_info()[1]==1: return v
-    t = torch.tensor([float(v)], device=_comm_device()); dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
+    t = torch.tensor([float(v)], device=_comm_device())
+    dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
     return t.item()
 
 def _all_min(n:int)->int: return int(_all_reduce(n, 'MIN'))
@@ -184,7 +192,9 @@ def predict(model:nn.Module, loader, device=None, amp:str='off', channels_last:b
     dev = next(model.parameters()).device if device is None else torch.device(device)
     dtype = amp_dtype(dev, amp) if isinstance(amp, str) else amp
     views = tta_views(tta)
-    was = model.training; model.eval(); out,ys = [],[]
+    was = model.training
+    model.eval()
+    out,ys = [],[]
     for x,y in loader:
         x = x.to(dev, memory_format=torch.channels_last) if channels_last else x.to(dev)
         with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
@@ -250,10 +260,28 @@ class TrainState:
 
 @dataclass
 class _Loop:
-    model:nn.Module; net:nn.Module; opts:TrainOptions; task:Task; loss_fn:object; strategy:object; metric_fn:object
-    device:torch.device; dtype:object; optimizer:object; schedule:object; scaler:object
-    rank:int; world:int; n_batches:int; run_dir:Path|None; config:dict; best_state:dict|None=None; trainable:tuple=()
-    saved_epoch:int|None=None; last_save:float=0.; best_meta:dict|None=None
+    model:nn.Module
+    net:nn.Module
+    opts:TrainOptions
+    task:Task
+    loss_fn:object
+    strategy:object
+    metric_fn:object
+    device:torch.device
+    dtype:object
+    optimizer:object
+    schedule:object
+    scaler:object
+    rank:int
+    world:int
+    n_batches:int
+    run_dir:Path|None
+    config:dict
+    best_state:dict|None=None
+    trainable:tuple=()
+    saved_epoch:int|None=None
+    last_save:float=0.
+    best_meta:dict|None=None
 
 # %% ../nbs/04_train.ipynb #9408a3fb
 def _trainable(model)->tuple: return tuple(p.requires_grad for p in model.parameters())
@@ -265,7 +293,8 @@ def _wrap(L:_Loop):
 
 def _setup(model, train_loader, task, loss_fn, strategy, opts, metric_fn, run_dir, config)->_Loop:
     "Seed, move the model, build optimizer, schedule and scaler"
-    rank,world = dist_info(); dev = resolve_device(opts.device)
+    rank,world = dist_info()
+    dev = resolve_device(opts.device)
     seed_everything(opts.seed+rank, opts.deterministic)
     model.to(dev, memory_format=torch.channels_last) if opts.channels_last else model.to(dev)
     if strategy is not None: strategy.setup(model)
@@ -276,7 +305,8 @@ def _setup(model, train_loader, task, loss_fn, strategy, opts, metric_fn, run_di
               optimizer, make_schedule(optimizer, opts, math.ceil(n/opts.accum_steps)),
               torch.amp.GradScaler(dev.type, enabled=dtype==torch.float16), rank, world, n,
               Path(run_dir) if run_dir is not None else None, config if config is not None else dict(train=asdict(opts)))
-    _wrap(L); L.last_save = time.perf_counter()
+    _wrap(L)
+    L.last_save = time.perf_counter()
     return L
 
 # %% ../nbs/04_train.ipynb #491571ad
@@ -294,8 +324,10 @@ def _optimizer_step(L:_Loop):
     if L.opts.clip_grad is not None:
         L.scaler.unscale_(L.optimizer)
         torch.nn.utils.clip_grad_norm_([p for p in L.model.parameters() if p.grad is not None], L.opts.clip_grad)
-    L.scaler.step(L.optimizer); L.scaler.update()
-    L.optimizer.zero_grad(set_to_none=True); L.schedule.step()
+    L.scaler.step(L.optimizer)
+    L.scaler.update()
+    L.optimizer.zero_grad(set_to_none=True)
+    L.schedule.step()
 
 # %% ../nbs/04_train.ipynb #b8b5ddac
 def _check_finite(L:_Loop, total:torch.Tensor, epoch:int, i:int, st:TrainState):
@@ -320,7 +352,8 @@ def _train_epoch(L:_Loop, loader, epoch:int, st:TrainState, bar=None)->dict:
     total,n,t0 = torch.zeros((), device=L.device), 0, time.perf_counter()
     for i,(x,y) in enumerate(islice(loader, L.n_batches)):
         last = (i+1)%k==0 or i+1==L.n_batches
-        total += _forward_backward(L, x, y, last, min(k, L.n_batches-i//k*k))*len(x); n += len(x)
+        total += _forward_backward(L, x, y, last, min(k, L.n_batches-i//k*k))*len(x)
+        n += len(x)
         if last:
             if (i//k)%every==0 or i+1==L.n_batches: _check_finite(L, total, epoch, i, st)
             _optimizer_step(L)
@@ -348,7 +381,8 @@ def _best_meta(L:_Loop, st:TrainState)->dict:
 def _end_epoch(L:_Loop, st:TrainState, row:dict):
     "Record `row`, track the best epoch and early stopping, write checkpoints and history on rank 0"
     if L.opts.monitor not in row: raise ValueError(f"TrainOptions.monitor {L.opts.monitor!r} is not in the history; choose one of {list(row)}")
-    st.history.append(row); st.epoch = row['epoch']+1
+    st.history.append(row)
+    st.epoch = row['epoch']+1
     better = _improved(L, row[L.opts.monitor], st.best_metric)
     if better: st.best_metric,st.best_epoch,st.bad_epochs = row[L.opts.monitor],row['epoch'],0
     else: st.bad_epochs += 1
@@ -356,8 +390,11 @@ def _end_epoch(L:_Loop, st:TrainState, row:dict):
     if better: L.best_state,L.best_meta = {k: v.detach().clone() for k,v in L.model.state_dict().items()},_best_meta(L, st)
     if L.run_dir is None or L.rank!=0: return
     if st.stopped or st.epoch>=L.opts.epochs or time.perf_counter()-L.last_save>=L.opts.checkpoint_every:
-        if L.best_meta is not None: save_checkpoint(dict(L.best_meta, model_state_dict=L.best_state), L.run_dir/'best.pt'); L.best_meta = None
-        save_checkpoint(_checkpoint(L, st), L.run_dir/'last.pt'); L.saved_epoch,L.last_save = st.epoch,time.perf_counter()
+        if L.best_meta is not None:
+            save_checkpoint(dict(L.best_meta, model_state_dict=L.best_state), L.run_dir/'best.pt')
+            L.best_meta = None
+        save_checkpoint(_checkpoint(L, st), L.run_dir/'last.pt')
+        L.saved_epoch,L.last_save = st.epoch,time.perf_counter()
     _write_csv(history_frame(st.history), L.run_dir/'history.csv')
 
 def history_frame(history:list)->pd.DataFrame:
@@ -373,7 +410,8 @@ def _resume_path(resume, run_dir)->Path|None:
         if run_dir is None: raise ValueError("resume=True needs run_dir (or pass the checkpoint path)")
         p = Path(run_dir)/'last.pt'
         return p if p.exists() else None
-    p = Path(resume); p = p/'last.pt' if p.is_dir() else p
+    p = Path(resume)
+    p = p/'last.pt' if p.is_dir() else p
     if not p.exists(): raise FileNotFoundError(f"no checkpoint to resume from at {p}")
     return p
 
@@ -385,11 +423,14 @@ def _restore(L:_Loop, path:Path)->TrainState:
     for e in range(ck['epoch']):
         if L.strategy is not None: L.strategy.on_epoch_start(L.model, L.optimizer, e)
     _wrap(L)
-    L.model.load_state_dict(ck['model_state_dict']); L.optimizer.load_state_dict(ck['optimizer_state_dict'])
-    L.schedule.load_state_dict(ck['scheduler_state_dict']); L.scaler.load_state_dict(ck['scaler_state_dict'])
+    L.model.load_state_dict(ck['model_state_dict'])
+    L.optimizer.load_state_dict(ck['optimizer_state_dict'])
+    L.schedule.load_state_dict(ck['scheduler_state_dict'])
+    L.scaler.load_state_dict(ck['scaler_state_dict'])
     best = path.with_name('best.pt')
     if best.exists(): L.best_state = load_checkpoint(best, map_location=L.device)['model_state_dict']
-    set_rng_state(ck['rng']); L.saved_epoch,L.last_save = ck['epoch'],time.perf_counter()
+    set_rng_state(ck['rng'])
+    L.saved_epoch,L.last_save = ck['epoch'],time.perf_counter()
     return TrainState(ck['epoch'], ck['best_metric'], ck['best_epoch'], ck['bad_epochs'], ck['stopped'], list(ck['history']))
 
 # %% ../nbs/04_train.ipynb #2fc0b8e2
@@ -415,10 +456,12 @@ def fit(model:nn.Module,             # maps x (N, C, H, W) to logits
     show = progress and L.rank==0
     with tqdm(total=opts.epochs, initial=st.epoch, desc='epochs', disable=not show) as ebar:
         while st.epoch<opts.epochs and not st.stopped:
-            _run_epoch(L, st, train_loader, val_loader, show, log); ebar.update()
+            _run_epoch(L, st, train_loader, val_loader, show, log)
+            ebar.update()
             ebar.set_postfix({k: f'{v:.4g}' for k,v in st.history[-1].items() if k.startswith(('train_loss', 'val_'))})
     if opts.restore_best and L.best_state is not None: L.model.load_state_dict(L.best_state)
-    h = history_frame(st.history); h.attrs.update(monitor=opts.monitor, best_epoch=st.best_epoch, best_metric=st.best_metric)
+    h = history_frame(st.history)
+    h.attrs.update(monitor=opts.monitor, best_epoch=st.best_epoch, best_metric=st.best_metric)
     return h
 
 def _sync_buffers(L:_Loop):
@@ -444,7 +487,8 @@ def plot_history(history:pd.DataFrame, axs=None):
     history[[c for c in history if c.endswith('loss')]].plot(ax=axs[0], marker='.')
     metrics = [c for c in history if c.startswith('val_') and not c.endswith('loss')]
     if metrics: history[metrics].plot(ax=axs[1], marker='.')
-    axs[0].set(xlabel='epoch', title='loss'); axs[1].set(xlabel='epoch', title='validation')
+    axs[0].set(xlabel='epoch', title='loss')
+    axs[1].set(xlabel='epoch', title='validation')
     return axs
 
 # %% ../nbs/04_train.ipynb #126ae9e5

@@ -59,7 +59,9 @@ def summarise(
     if s.ndim==2: s = s[None]
     if s.ndim!=3: raise ValueError(f"samples must be (M, N, C) or (N, C), got shape {tuple(s.shape)}")
     ml = task is not None and task.is_multilabel
-    p = s.mean(0); total = _entropy(p, ml); alea = _entropy(s, ml).mean(0)
+    p = s.mean(0)
+    total = _entropy(p, ml)
+    alea = _entropy(s, ml).mean(0)
     conf = torch.maximum(p, 1-p).mean(-1) if ml else p.max(-1).values
     return UncertaintyResult(p, total, alea, (total-alea).clamp_min(0), s.var(0, unbiased=False).mean(-1), conf, len(s))
 
@@ -74,7 +76,8 @@ def _device(model:nn.Module): return next(model.parameters()).device
 
 def model_logits(model:nn.Module, x:torch.Tensor, batch_size:int=256)->torch.Tensor:
     "Logits (N, C) of `model` on `x` (N, ...), in eval mode, in batches; returned on the CPU"
-    was = {m: m.training for m in model.modules()}; model.eval()
+    was = {m: m.training for m in model.modules()}
+    model.eval()
     try:
         with torch.no_grad(): return torch.cat([model(b.to(_device(model))).float().cpu() for b in x.split(batch_size)])
     finally:
@@ -102,7 +105,8 @@ def mc_dropout(
     "Inside: `model` in eval mode (BatchNorm frozen) with dropout sampling; modes restored on exit"
     modes = {m: m.training for m in model.modules()}
     drops = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
-    model.eval(); hook = None
+    model.eval()
+    hook = None
     try:
         if p is None:
             if not any(m.p>0 for m in drops): raise ValueError("the model has no dropout module with p > 0 (it may be off, or functional "
@@ -140,7 +144,8 @@ class TTAUncertainty(_Sampler):
         self.augment,self.mean,self.std = augment or Augment(flip=True, shift=0.05, jitter=0.), mean, std
     def sample(self, x:torch.Tensor)->torch.Tensor:
         "Member probabilities (num_samples, N, C) on augmented copies of normalised inputs `x`"
-        g = torch.Generator().manual_seed(self.seed); modes = {m: m.training for m in self.model.modules()}
+        g = torch.Generator().manual_seed(self.seed)
+        modes = {m: m.training for m in self.model.modules()}
         self.model.eval()
         try: return torch.stack([_probs(self.model, normalize(self.augment(x*self.std+self.mean, g), self.mean, self.std),
                                         self.task, self.batch_size) for _ in range(self.num_samples)])
@@ -156,7 +161,8 @@ class DeepEnsembleUncertainty(_Sampler):
     def add_model(self, model:nn.Module):
         "Add a trained member; at most `num_models`"
         if len(self.models)>=self.num_models: raise ValueError(f"the ensemble is full ({self.num_models} members)")
-        self.models.append(model); return self
+        self.models.append(model)
+        return self
     def fit(self, train_fn, seeds=None):
         "Train the members: `train_fn(seed) -> model` for each of `seeds` (default 0..num_models-1)"
         for s in (range(self.num_models) if seeds is None else seeds): self.add_model(train_fn(s))
@@ -193,7 +199,10 @@ class TemperatureScaling:
         log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
         opt = torch.optim.LBFGS([log_t], lr=1., max_iter=max_iter, line_search_fn='strong_wolfe')
         def closure():
-            opt.zero_grad(); loss = _nll_at(lg, y, log_t, self.task); loss.backward(); return loss
+            opt.zero_grad()
+            loss = _nll_at(lg, y, log_t, self.task)
+            loss.backward()
+            return loss
         opt.step(closure)
         self.log_t = log_t.detach()
         self.nll_before,self.nll_after = self.nll(lg, y, 1.), self.nll(lg, y)
@@ -229,7 +238,8 @@ class ConformalAPS:
         return _aps_scores(p, u, self.lam, self.k_reg)
     def fit(self, cal_probs, cal_labels):
         "The threshold qhat from calibration probabilities (n, C) and labels"
-        y = _targets(cal_labels, None); n = len(y)
+        y = _targets(cal_labels, None)
+        n = len(y)
         s = self.scores(cal_probs, torch.Generator().manual_seed(self.seed))[torch.arange(n), y]
         k = math.ceil((n+1)*(1-self.alpha))
         self.qhat = float('inf') if k>n else float(s.sort().values[k-1])
@@ -249,6 +259,7 @@ def set_size(sets:torch.Tensor)->float: return float(sets.sum(1).float().mean())
 
 def coverage_margin(n_cal:int, n_test:int, alpha:float, z:float=3.)->float:
     "`z` standard deviations of the empirical coverage on `n_test` points after calibrating on `n_cal` (Beta + binomial)"
-    l = math.floor((n_cal+1)*alpha); a,b = n_cal+1-l, l
+    l = math.floor((n_cal+1)*alpha)
+    a,b = n_cal+1-l, l
     var_beta = a*b/((a+b)**2*(a+b+1)) if l>0 else 0.
     return z*math.sqrt(var_beta + alpha*(1-alpha)/n_test)
