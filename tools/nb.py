@@ -5,13 +5,14 @@
     python tools/nb.py apply /tmp/00_data.py nbs/00_data.ipynb    # the edited text back into the notebook
     python tools/nb.py run nbs/00_data.ipynb [--slow] [--only ID ...]   # execute in place, outputs saved
     python tools/nb.py size [nbs]                                  # bytes, output share and PNG widths per notebook
+    python tools/nb.py shrink NB... [--max-width 1000]             # saved retina PNGs down to the size they are shown
 
 `apply` matches cells by id: an unchanged cell keeps its outputs; a changed one keeps them too (so a
 slow cell's figure is not lost) until `run` refreshes it; a new cell (marker without id) gets a fresh id.
 `run` executes every code cell of the notebook in a fresh kernel from the notebook's folder, as nbdev_test
 does, with figures saved as plain PNG at the size they are shown (not retina). Cells marked `#| slow` keep
 their saved outputs unless `--slow` is given; `#| eval: false` cells are never run. The notebook is cleaned
-(`nbdev_clean`) after it is written.
+(`nbdev_clean`) after it is written, and its figures go through `shrink`.
 """
 import argparse, base64, json, os, re, struct, sys, time, uuid
 from pathlib import Path
@@ -91,6 +92,7 @@ def run(path, slow:bool=False, only:list|None=None, timeout:int|None=None):
     write_nb(nb, path)
     from nbdev.clean import nbdev_clean
     nbdev_clean(fname=str(path))
+    shrink(path)
     print(f"{path.name}: ran in {time.time()-t0:.0f} s, {path.stat().st_size/1e3:.0f} KB", flush=True)
 
 def _pngs(nb:dict)->list:
@@ -102,6 +104,29 @@ def _pngs(nb:dict)->list:
                 raw = base64.b64decode(b if isinstance(b, str) else ''.join(b))
                 out.append(struct.unpack('>II', raw[16:24]))
     return out
+
+def shrink(path, max_width:int=1000):
+    "Each saved PNG of the notebook at `path` at its displayed width (retina outputs are 2x; at most `max_width` px), 256 colours"
+    import io
+    from PIL import Image
+    nb = _read(path); n = 0
+    for c in nb['cells']:
+        for o in c.get('outputs', []):
+            b = o.get('data', {}).get('image/png')
+            if not b: continue
+            im = Image.open(io.BytesIO(base64.b64decode(b if isinstance(b, str) else ''.join(b))))
+            shown = o.get('metadata', {}).get('image/png', {}).get('width') or im.width
+            w = min(int(shown), max_width)
+            if w>=im.width and im.mode=='P': continue
+            im = im.convert('RGBA').resize((w, round(im.height*w/im.width)), Image.LANCZOS)
+            im = im.quantize(256, method=Image.Quantize.FASTOCTREE)   # a plot needs no more colours; a third of the bytes
+            buf = io.BytesIO()
+            im.save(buf, format='PNG', optimize=True)
+            o['data']['image/png'] = base64.b64encode(buf.getvalue()).decode()
+            o.get('metadata', {}).pop('image/png', None)
+            n += 1
+    if n: _write(path, nb)
+    print(f"{path}: {n} figures resampled, {Path(path).stat().st_size/1e3:.0f} KB")
 
 def size_report(root='nbs'):
     "Bytes, share of outputs and PNG sizes per notebook under `root`"
@@ -121,11 +146,14 @@ def main(argv=None):
     a = sub.add_parser('run'); a.add_argument('nbs', nargs='+'); a.add_argument('--slow', action='store_true')
     a.add_argument('--only', nargs='*'); a.add_argument('--timeout', type=int)
     a = sub.add_parser('size'); a.add_argument('root', nargs='?', default='nbs')
+    a = sub.add_parser('shrink'); a.add_argument('nbs', nargs='+'); a.add_argument('--max-width', type=int, default=1000)
     args = p.parse_args(argv)
     if args.cmd=='text': sys.stdout.write(to_text(args.nb))
     elif args.cmd=='apply': print(f"{args.nb}: {apply_text(Path(args.text).read_text(encoding='utf-8'), args.nb)} cells")
     elif args.cmd=='run':
         for nb in args.nbs: run(nb, args.slow, args.only, args.timeout)
+    elif args.cmd=='shrink':
+        for nb in args.nbs: shrink(nb, args.max_width)
     else: size_report(args.root)
 
 if __name__=='__main__': main()
