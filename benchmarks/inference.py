@@ -3,15 +3,17 @@
 Trains the model with `medcls_nb.train.fit` on a MedMNIST dataset, then measures every inference variant of
 `medcls_nb.inference` on the whole test split with `compare_variants`: size, latency at batch 1 and 64, AUC/ACC and
 their change from float32, prediction agreement and the largest probability change. Prints the conditions and the
-tables, and writes them as CSV (atomically) to --out.
+tables, and writes them as CSV (atomically) to the folder --out, one file per device:
+`inference_{dataset}_{recipe}_{device}.csv`, the recipe being e.g. `resnet18-stride1-10ep`.
 
-    HF_HUB_OFFLINE=1 python benchmarks/inference.py --root ../shared/data/medmnist            # CPU, 2 threads
-    HF_HUB_OFFLINE=1 python benchmarks/inference.py --root ../shared/data/medmnist --device cuda --cpu-too
+    HF_HUB_OFFLINE=1 python benchmarks/inference.py                             # CPU, 2 threads; data from $MEDCLS_DATA
+    HF_HUB_OFFLINE=1 python benchmarks/inference.py --device cuda --cpu-too [--data-root DIR]
 """
 import argparse, copy, os, sys, time
 from pathlib import Path
 import torch
-from medcls_nb.data import BatchLoader, Split, class_weights, load_dataset, synthetic_dataset
+from medcls_nb.benchmark import shown_root
+from medcls_nb.data import BatchLoader, class_weights, data_root, load_dataset, synthetic_dataset
 from medcls_nb.models import ModelFactory, profile_model
 from medcls_nb.losses import loss_for
 from medcls_nb.train import fit, TrainOptions
@@ -19,7 +21,7 @@ from medcls_nb.inference import Variant, compare_variants, conditions, cpu_varia
 
 def train_model(ds, epochs:int, n_train:int|None, device:str, small_stem:bool=True, seed:int=0):
     task = ds.task
-    tr = ds.train if n_train is None else Split(ds.train.images[:n_train], ds.train.labels[:n_train])
+    tr = ds.train.head(n_train)
     torch.manual_seed(seed)
     model = ModelFactory.create('resnet', 'resnet18', num_classes=task.num_classes, in_chans=task.channels, img_size=ds.size, small_stem=small_stem)
     t = time.perf_counter()
@@ -38,38 +40,54 @@ def cuda_variants(model, compile_too:bool)->list:
     if compile_too: vs.append(Variant('fp32 + torch.compile (CUDA)', torch.compile(copy.deepcopy(m))))
     return vs
 
-def report(name:str, variants:list, ds, out:Path, repeats:int, note:str='', batch_sizes=(1, 64)):
+def recipe_name(a)->str:
+    "The recipe part of the result file names, e.g. 'resnet18-stride1-10ep' (or '...-n1000' with --n-train 1000)"
+    return f"resnet18-{'standard' if a.standard_stem else 'stride1'}-{a.epochs}ep" + (f'-n{a.n_train}' if a.n_train else '')
+
+def report(name:str, variants:list, ds, out:Path, repeats:int, note:str='', batch_sizes=(1, 64), command:str=''):
+    "Measure `variants` on the test split of `ds`, print the table and write it to `out/name.csv` with a conditions line"
     t = time.perf_counter()
     table = compare_variants(variants, ds.test, ds.task, batch_sizes=batch_sizes, repeats=repeats)
-    cond = f"{conditions()}; {note}; command: {' '.join(sys.argv)}"
+    cond = f"{conditions()}; {note}; command: {command}"
     print(f"\n== {name}: {ds.name} test split, {len(ds.test)} images; latency in ms per forward pass ({time.perf_counter()-t:.0f} s)\n{cond}")
     print(table.round(4).to_string(), flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out/f'.inference_{name}.csv.tmp'
-    with open(tmp, 'w') as f: f.write(f'# {cond}\n'); table.to_csv(f)
-    os.replace(tmp, out/f'inference_{name}.csv')
+    tmp = out/f'.{name}.csv.tmp'
+    with open(tmp, 'w') as f:
+        f.write(f'# {cond}\n')
+        table.to_csv(f)
+    os.replace(tmp, out/f'{name}.csv')
     return table
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--data', default='pneumoniamnist', help="a MedMNIST 2D dataset, or 'synthetic' (a small built-in set, for smoke tests)"); ap.add_argument('--root', default=None)
-    ap.add_argument('--epochs', type=int, default=10); ap.add_argument('--n-train', type=int, default=None)
-    ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--dataset', default='pneumoniamnist', help="a MedMNIST 2D dataset, or 'synthetic' (a small built-in set, for smoke tests)")
+    ap.add_argument('--data-root', default=None, help="folder of the MedMNIST .npz files (default: $MEDCLS_DATA, else medmnist's)")
+    ap.add_argument('--epochs', type=int, default=10)
+    ap.add_argument('--n-train', type=int, default=None)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--standard-stem', action='store_true', help="timm's stride-4 stem instead of the reference stride-1 stem")
     ap.add_argument('--cpu-too', action='store_true', help='with --device cuda: also measure the CPU variants of the trained model')
     ap.add_argument('--compile', action='store_true', help='also time torch.compile (slow to compile)')
     ap.add_argument('--n-bf16', type=int, default=None, help='CPU bf16 autocast on the first N test images only')
     ap.add_argument('--batch-sizes', default='1,64', help='latency batch sizes, comma-separated')
-    ap.add_argument('--repeats', type=int, default=10); ap.add_argument('--out', default='benchmarks/results')
+    ap.add_argument('--repeats', type=int, default=10)
+    ap.add_argument('--out', default='benchmarks/results', help='folder for the CSV files')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    ds = synthetic_dataset(n_train=256, n_val=64, n_test=128, n_ood=0) if a.data=='synthetic' else load_dataset(a.data, root=a.root)
+    root = data_root(a.data_root)
+    if a.dataset=='synthetic': ds = synthetic_dataset(n_train=256, n_val=64, n_test=128, n_ood=0)
+    else: ds = load_dataset(a.dataset, root=root)
+    command = ' '.join(shown_root(root) if a.data_root and x==a.data_root else x for x in sys.argv)
     model, note = train_model(ds, a.epochs, a.n_train, a.device, small_stem=not a.standard_stem)
     p = profile_model(copy.deepcopy(model).cpu(), ds.size, batch_sizes=(1, 64), repeats=3)
     print(f"profile_model (CPU fp32): {p.params/1e6:.2f} M parameters, {p.macs/1e9:.3f} GMACs/image, "
           f"latency {', '.join(f'bs{b} {s*1e3:.1f} ms' for b,s in p.latency.items())}")
     out, bs = Path(a.out), tuple(int(b) for b in a.batch_sizes.split(','))
-    if a.device.startswith('cuda'): report('cuda', cuda_variants(model, a.compile), ds, out, a.repeats, note, bs)
-    if a.device=='cpu' or a.cpu_too: report('cpu', cpu_variants(model, ds.val, ds.task, a.compile, a.n_bf16), ds, out, a.repeats, note, bs)
+    name = lambda dev: f'inference_{a.dataset}_{recipe_name(a)}_{dev}'
+    if a.device.startswith('cuda'): report(name('cuda'), cuda_variants(model, a.compile), ds, out, a.repeats, note, bs, command)
+    if a.device=='cpu' or a.cpu_too:
+        report(name('cpu'), cpu_variants(model, ds.val, ds.task, a.compile, a.n_bf16), ds, out, a.repeats, note, bs, command)
 
 if __name__=='__main__': main()

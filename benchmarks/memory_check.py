@@ -11,7 +11,7 @@ flash backend (the CUDA default) never materialises the attention matrix, and it
 import argparse, time
 import pandas as pd, torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from medcls_nb.models import ModelFactory, peak_activation_bytes, _FAMILIES
+from medcls_nb.models import ModelFactory, list_families, peak_activation_bytes
 
 MB = 2**20
 
@@ -45,8 +45,8 @@ def memory_rows(bs):
 def forward_all(sizes=(28, 64, 128, 224)):
     "Every registry variant, built on the GPU, one real forward per size (grayscale, batch 2)"
     rows = []
-    for a, f in _FAMILIES.items():
-        for v in f.variants:
+    for a, variants in list_families().items():
+        for v in variants:
             r, t = {'architecture': a, 'variant': v}, time.perf_counter()
             for s in sizes:
                 with torch.device('cuda'): m = ModelFactory.create(a, v, img_size=s, in_chans=1, num_classes=7).eval()
