@@ -3,10 +3,10 @@ import json, os, subprocess, sys, textwrap
 import pytest, timm, torch
 from torch import nn
 from safetensors.torch import save_file
-from medcls_nb.models import ModelFactory, BaseModel, _FAMILIES, resolve_variant
+from medcls_nb.models import ModelFactory, BaseModel, list_families, resolve_variant
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
-VARIANTS = [(a, v) for a, f in _FAMILIES.items() for v in f.variants]
+VARIANTS = [(a, v) for a, vs in list_families().items() for v in vs]
 SIZES = (28, 64, 128, 224)
 
 def n_params(m): return sum(p.numel() for p in m.parameters())

@@ -85,6 +85,7 @@ def run(path, slow:bool=False, only:list|None=None, timeout:int|None=None):
                 continue
             if 'slow' in d and not slow: continue
             if re.search(r'nbdev_export\(\)', c.source): continue
+            c['outputs'] = []   # a cell that now prints nothing must not keep its old output
             sh.cell(c)
             err = [o for o in c.get('outputs', []) if o.get('output_type')=='error']
             if err: raise RuntimeError(f"{path.name} cell {c.id}: {err[0].get('ename')}: {err[0].get('evalue')}")
