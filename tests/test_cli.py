@@ -64,7 +64,9 @@ def test_demo_prints_report(tmp_path):
 
 def test_presets_lists_recipes():
     r = medcls('presets')
-    assert r.returncode==0 and all(n in r.stdout for n in ('medmnist-v2', 'medmnist-fast', 'breastmnist-fast', 'pneumoniamnist-fast', 'pathmnist', 'chestmnist', 'dermamnist'))
+    names = ('medmnist-v2', 'medmnist-fast', 'breastmnist-fast', 'pneumoniamnist-fast', 'pathmnist', 'chestmnist', 'dermamnist')
+    assert r.returncode==0 and all(n in r.stdout for n in names)
+    assert max(map(len, r.stdout.splitlines())) <= 160   # readable: rationales are wrapped paragraphs, not table cells
 
 @pytest.mark.parametrize('yaml_text,msg', [
     ('model: {architecture: resnet, varient: resnet50}\n', 'unknown key config.model.varient (did you mean config.model.variant?)'),

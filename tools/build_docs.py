@@ -288,13 +288,17 @@ class _Table(html.parser.HTMLParser):
         if self.cell is not None: self.cell += data
 
 def _md_table(h:str)->str|None:
-    "A GitHub pipe table from a DataFrame's HTML, or None when it is not a plain grid"
-    p = _Table(); p.feed(h)
+    "A GitHub pipe table from a DataFrame's HTML (via `medcls_nb.cli.md_table`), or None when it is not a plain grid"
+    p = _Table()
+    p.feed(h)
     rows = [r for r in p.rows if r]
     if not p.ok or len(rows)<2 or len({len(r) for r in rows})!=1: return None
-    esc = lambda c: c.replace('|', '\\|')
-    line = lambda r: '| ' + ' | '.join(esc(c) for c in r) + ' |'
-    return '\n'.join([line(rows[0]), '|' + '|'.join('---:' if i else ':---' for i in range(len(rows[0]))) + '|', *map(line, rows[1:])])
+    import pandas as pd
+    from medcls_nb.cli import md_table   # the report's writer; imported here, so only a README with tables loads torch
+    head, body = rows[0], rows[1:]
+    df = pd.DataFrame([r[1:] for r in body], index=[r[0] for r in body], columns=head[1:])
+    df.index.name = head[0] or None
+    return md_table(df)
 
 def _abs_links(md:str, site:str)->str:
     "Links to other notebooks/pages -> the published docs site (README sits at the repo root, not in nbs/)"
