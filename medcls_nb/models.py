@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['Family', 'register_family', 'list_families', 'get_family', 'resolve_variant', 'model_device', 'stage_sizes',
            'needs_small_stem', 'resnet_small_stem', 'densenet_small_stem', 'efficientnet_small_stem', 'GemmConv2d',
-           'check_gemm_conv_max', 'gemm_small_convs', 'vit_patch_size', 'backbone_groups', 'BaseModel', 'ModelFactory',
-           'count_flops', 'peak_activation_bytes', 'Profile', 'profile_model', 'complexity_table']
+           'check_gemm_conv_max', 'gemm_small_convs', 'vit_patch_size', 'check_vit_patch', 'backbone_groups',
+           'BaseModel', 'ModelFactory', 'count_flops', 'peak_activation_bytes', 'Profile', 'profile_model',
+           'complexity_table']
 
 # %% ../nbs/01_models.ipynb #85c827ea
 import functools, json, logging, re, statistics, time, warnings, weakref
@@ -30,7 +31,7 @@ class Family:
     "How one architecture family is built from timm"
     module:str                  # timm module that defines it (e.g. 'resnet'); classifies escape-hatch names
     variants:dict               # our variant name -> timm name, or (timm name, kwargs that change the architecture)
-    build_kwargs:Callable|None=None # (timm name, img_size) -> extra `timm.create_model` kwargs (ViT patch/grid)
+    build_kwargs:Callable|None=None # (timm name, img_size, timm_kwargs) -> extra `timm.create_model` kwargs (ViT grid)
     adapt:Callable|None=None    # (backbone) -> None: in-place stride-1 stem for small inputs, after weights load
 
 # %% ../nbs/01_models.ipynb #504b89d8
@@ -139,7 +140,6 @@ def check_gemm_conv_max(value, name:str='gemm_conv_max')->int:
         raise ValueError(f"{name} must be 0 (off) or a positive number of pixels, got {value!r}")
     return value
 
-_check_gemm_conv_max = check_gemm_conv_max   # the former private name, until medcls_nb.recipes imports the public one
 
 def _gemm_ok(m:nn.Module)->bool:
     "A plain `Conv2d` that `GemmConv2d` can compute: one group, zero padding given in pixels"
@@ -181,8 +181,28 @@ def vit_patch_size(
 def _default_patch(name:str)->int:
     with torch.device('meta'): return timm.create_model(name, pretrained=False).patch_embed.patch_size[0]
 
-def _vit_kwargs(name:str, img_size:int)->dict:
-    return dict(img_size=img_size, patch_size=vit_patch_size(img_size, _default_patch(name)))
+def check_vit_patch(
+    patch_size:int, # the patch size asked for, pixels
+    img_size:int,   # square input side, pixels
+    min_grid:int=7, # at least min_grid x min_grid tokens
+)->int:             # `patch_size`, when it fits
+    "`patch_size` if it tiles `img_size` exactly into a grid of at least `min_grid` per side; else a `ValueError`"
+    ok = type(patch_size) is int and patch_size>0
+    if ok and img_size % patch_size == 0 and img_size // patch_size >= min_grid: return patch_size
+    fit = vit_patch_size(img_size, min(patch_size, img_size) if ok else 16, min_grid)
+    use = f"use patch_size {fit} ({img_size//fit}x{img_size//fit} patches) at {img_size} px"
+    if not ok: raise ValueError(f"patch_size must be a positive number of pixels, got {patch_size!r}; {use}")
+    g, lost = img_size // patch_size, img_size % patch_size
+    if g < min_grid:
+        why = f"a {g}x{g} patch grid, fewer than {min_grid}x{min_grid} tokens"
+        why += f", and {lost} of {img_size} rows and columns never reach the model" if lost else ''
+    else: why = f"{lost} of {img_size} rows and columns that never reach the model (it does not divide {img_size})"
+    raise ValueError(f"ViT patch_size {patch_size} at {img_size} px gives {why}; {use}")
+
+def _vit_kwargs(name:str, img_size:int, timm_kwargs:dict)->dict:
+    p = timm_kwargs.get('patch_size')
+    p = vit_patch_size(img_size, _default_patch(name)) if p is None else check_vit_patch(p, img_size)
+    return dict(img_size=img_size, patch_size=p)
 
 # %% ../nbs/01_models.ipynb #78a65559
 _resnets = {f'resnet{d}': f'resnet{d}' for d in (18, 34, 50, 101, 152)}
@@ -350,7 +370,7 @@ class ModelFactory:
                                 num_classes=num_classes, in_chans=in_chans, dropout_rate=dropout_rate,
                                 img_size=img_size, small_stem=small, gemm_conv_max=gemm_conv_max, **timm_kwargs))
         weights = _weights_kwargs(name, pretrained, arch_kw)   # first: an unreachable hub fails before any building
-        extra = fam.build_kwargs(name, img_size) if fam and fam.build_kwargs else {}
+        extra = fam.build_kwargs(name, img_size, timm_kwargs) if fam and fam.build_kwargs else {}
         kwargs = {'drop_rate': 0., **arch_kw, **extra, **timm_kwargs, 'num_classes': 0, 'in_chans': in_chans, **weights}
         bb = _build_backbone(name, kwargs, pretrained)
         if small=='pool': fam.adapt(bb, keep_pool=True)
@@ -359,6 +379,23 @@ class ModelFactory:
         if pretrained not in (False, None): model.pretrained_source = 'hub' if pretrained is True else str(pretrained)
         if gemm_conv_max: gemm_small_convs(model, img_size, in_chans, gemm_conv_max)
         return model
+
+    @staticmethod
+    def from_checkpoint(
+        path,               # a checkpoint holding 'model_state_dict' and 'model_config' (as `medcls_nb.train.fit` writes)
+        map_location='cpu', # where the tensors go (`torch.load`'s `map_location`)
+    )->BaseModel:           # in eval mode, with the checkpoint's weights
+        "Rebuild the model of checkpoint `path` from its `model_config` (`pretrained` off) and load its weights"
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+        if not isinstance(ck, dict) or 'model_config' not in ck or 'model_state_dict' not in ck:
+            raise ValueError(f"{path} has no 'model_config' and 'model_state_dict', so the architecture is unknown: "
+                             "for a medcls run folder use medcls_nb.cli.load_run(run_dir); otherwise call "
+                             "ModelFactory.create with the arguments it was trained with (in_chans, num_classes, "
+                             "img_size, ...) and load_state_dict(checkpoint['model_state_dict'])")
+        model = ModelFactory.create(**{**ck['model_config'], 'pretrained': False})
+        model.load_state_dict(ck['model_state_dict'])
+        if isinstance(map_location, (str, torch.device)): model.to(map_location)
+        return model.eval()
 
 # %% ../nbs/01_models.ipynb #48789b31
 class _LiveBytes(TorchDispatchMode):
