@@ -507,7 +507,8 @@ def load_or_synthetic(
     "The MedMNIST dataset `name` if its file is in `root`, else a synthetic one of the same task kind and split sizes"
     try:
         ds = load_dataset(name, size, root)
-        if verbose: print(f"{name} ({size} px) from {data_root(root)}")
+        where = root if root is not None else '$MEDCLS_DATA' if os.environ.get('MEDCLS_DATA') else data_root()
+        if verbose: print(f"{name} ({size} px) from {where}")
         return ds
     except DataFileError as e: why = str(e).split('. ')[0]
     t = Task.from_name(name)
