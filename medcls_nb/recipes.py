@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['AUGMENTS', 'PRESETS', 'SyntheticConfig', 'DataConfig', 'ModelConfig', 'LossConfig', 'StrategyConfig', 'EvalConfig',
            'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate', 'config_dict',
-           'flatten_config', 'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset', 'preset',
-           'presets_table', 'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy', 'metric_fn',
-           'TrainResult', 'train_run']
+           'flatten_config', 'nest_flat', 'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset',
+           'preset', 'presets_table', 'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy',
+           'metric_fn', 'RunFolderError', 'run_outputs', 'prepare_run_dir', 'TrainResult', 'train_run']
 
 # %% ../nbs/09_recipes.ipynb #82c7a937
 import copy, dataclasses, difflib, os, types, typing
@@ -146,9 +146,24 @@ def _check(value, tp, path:str):
     raise ConfigError(f"{path} must be {_tname(tp)}, got {value!r} ({type(value).__name__})")
 
 # %% ../nbs/09_recipes.ipynb #0a66da92
-def _unknown_key(cls, k, path:str)->ConfigError:
-    "The error for key `k`, unknown to dataclass `cls`: the closest known key, and all of them"
+def _field_paths(cls, prefix:str='')->list:
+    "Dotted paths of every field of dataclass `cls`, nested blocks included ('data.synthetic.seed', ...)"
+    out = []
+    for f in fields(cls):
+        out.append(prefix+f.name)
+        if dataclasses.is_dataclass(f.type): out += _field_paths(f.type, f'{prefix}{f.name}.')
+    return out
+
+def _unknown_key(cls, k, path:str, v=None)->ConfigError:
+    "The error for key `k` (value `v`), unknown to dataclass `cls`: where it belongs, or the closest known key"
     known = [f.name for f in fields(cls)]
+    homes = [q for q in _field_paths(cls) if '.' in q and q.rsplit('.', 1)[1]==str(k)]
+    if homes:   # a field of a block, written one level too high: show the nesting
+        nest = v
+        for key in reversed(homes[0].split('.')): nest = {key: nest}
+        nested = yaml.safe_dump(nest, sort_keys=False)
+        return ConfigError(f"unknown key {path}.{k} (did you mean {path}.{' or '.join(homes)}?); "
+                           f"write it nested:\n{nested.rstrip()}")
     near = difflib.get_close_matches(str(k), known, 1)
     hint = f" (did you mean {path}.{near[0]}?)" if near else ''
     return ConfigError(f"unknown key {path}.{k}{hint}; known keys: {known}")
@@ -159,7 +174,7 @@ def from_dict(cls, d, path:str='config'):
     known = {f.name: f for f in fields(cls)}
     if not isinstance(d, dict): raise ConfigError(f"{path} must be a mapping of {list(known)}, got {d!r}")
     for k in d:
-        if k not in known: raise _unknown_key(cls, k, path)
+        if k not in known: raise _unknown_key(cls, k, path, d[k])
     kw = {k: _check(v, known[k].type, f'{path}.{k}') for k,v in d.items()}
     try: return cls(**kw)
     except ValueError as e: raise ConfigError(f"{path}: {e}") from None
@@ -191,9 +206,18 @@ def _validate_data(d:DataConfig):
     except TypeError as e: raise ValueError(f"data.augment: {e}") from None
     except ValueError as e: raise ValueError(f"data.{e}") from None
 
-def _validate_model(m:ModelConfig, task:Task):
-    try: resolve_variant(m.architecture, m.variant)
+def _validate_patch(m:ModelConfig, fam, name:str, size:int):
+    "A ViT's `model.patch_size` must tile `data.size` into a 7x7 grid or finer; other families take none"
+    if m.patch_size is None: return
+    if not (fam and fam.build_kwargs):
+        raise ValueError(f"model.patch_size is for ViTs; {m.architecture}/{m.variant} has no patches: remove it")
+    try: fam.build_kwargs(name, size, {'patch_size': m.patch_size})
+    except ValueError as e: raise ValueError(f"model.patch_size: {e} (data.size / img_size is {size})") from None
+
+def _validate_model(m:ModelConfig, task:Task, size:int):
+    try: fam,name,_ = resolve_variant(m.architecture, m.variant)
     except ValueError as e: raise ValueError(f"model.architecture/variant: {e}") from None
+    _validate_patch(m, fam, name, size)
     if m.num_classes is not None and m.num_classes!=task.num_classes:
         raise ValueError(f"model.num_classes is {m.num_classes} but the {task.name or task.kind} task has "
                          f"{task.num_classes} outputs; leave it unset")
@@ -229,7 +253,7 @@ def validate(cfg:RunConfig)->RunConfig:
     try:
         _validate_data(cfg.data)
         task = config_task(cfg.data)
-        _validate_model(cfg.model, task)
+        _validate_model(cfg.model, task, cfg.data.size)
         _validate_rest(cfg, task)
     except ValueError as e: raise ConfigError(str(e)) from None
     return cfg
@@ -275,6 +299,33 @@ def flatten_config(
         else: out[f'{prefix}{k}'] = v
     return out
 
+# %% ../nbs/09_recipes.ipynb #11595e37
+_FLAT = {**{f.name: f'model.{f.name}' for f in fields(ModelConfig)}, 'img_size': 'data.size'}
+
+def _put(d:dict, path:str, v, flat_key:str):
+    "Set the dotted `path` of `d` to `v`; a different value already there is a `ConfigError`"
+    *blocks,last = path.split('.')
+    for b in blocks:
+        if not isinstance(d.setdefault(b, {}), dict): raise ConfigError(f"config.{b} must be a mapping")
+        d = d[b]
+    if last in d and d[last]!=v:
+        raise ConfigError(f"config.{flat_key} ({v!r}) and config.{path} ({d[last]!r}) disagree: keep one")
+    d[last] = v
+
+def nest_flat(d:dict)->dict:
+    "`d` with the description's flat model keys (`architecture: resnet`, `img_size: 224`, ...) moved into their blocks"
+    flat = {k: v for k,v in d.items() if k in _FLAT}
+    if not flat: return d
+    out = copy.deepcopy({k: v for k,v in d.items() if k not in flat})
+    for k,v in flat.items(): _put(out, _FLAT[k], v, k)
+    n, data = flat.get('num_classes'), out.get('data') if isinstance(out.get('data'), dict) else {}
+    if n is not None and 'preset' not in out and data.get('dataset', 'synthetic')=='synthetic':
+        syn = data.get('synthetic', {})
+        if 'num_classes' not in syn and 'kind' not in syn:
+            _put(out, 'data.synthetic.num_classes', n, 'num_classes')
+            _put(out, 'data.synthetic.kind', 'binary' if n==2 else 'multiclass', 'num_classes')
+    return out
+
 # %% ../nbs/09_recipes.ipynb #298d824d
 def _read_yaml(p:Path)->dict:
     "The mapping in the YAML file `p` (empty file: {})"
@@ -291,7 +342,7 @@ def load_config(src=None, overrides:dict|None=None)->RunConfig:
     if not isinstance(d, dict):
         blocks = [f.name for f in fields(RunConfig)]
         raise ConfigError(f"a config must be a mapping of blocks {blocks}, got {type(d).__name__}")
-    d = _merge(d, _dotted(overrides or {}))
+    d = nest_flat(_merge(d, _dotted(overrides or {})))
     if 'preset' in d: d = _merge(_preset_dict(d.pop('preset')), d)
     return validate(from_dict(RunConfig, d, 'config'))
 
@@ -465,6 +516,36 @@ def metric_fn(task:Task):
     "The validation metrics of a run: `medcls_nb.metrics.classification_metrics` for `task`"
     return lambda probs, y: classification_metrics(probs, y, task)
 
+# %% ../nbs/09_recipes.ipynb #14ef3b82
+_RUN_FILES = ('config.yaml', 'best.pt', 'last.pt', 'history.csv', 'metrics.json', 'predictions.npz', 'report.md', 'report.html',
+              'plots/training.png', 'plots/reliability.png', 'plots/risk_coverage.png')
+
+class RunFolderError(FileExistsError):
+    "The run folder already holds a run, and neither resume nor overwrite was asked for"
+
+def run_outputs(out)->list:
+    "The files of run folder `out` that training, `evaluate` and `report` write (those that exist)"
+    return [Path(out)/f for f in _RUN_FILES if (Path(out)/f).is_file()]
+
+def prepare_run_dir(
+    out,                  # the run folder
+    resume:bool=False,    # continue the run there: its files stay
+    overwrite:bool=False, # start again: delete the run's files first (never other files)
+)->Path:
+    "Make `out` ready for training: refuse a folder holding a run unless `resume` or `overwrite`"
+    out = Path(out)
+    if resume and overwrite: raise ConfigError("resume and overwrite exclude each other: choose one")
+    found = run_outputs(out)
+    if found and not (resume or overwrite):
+        names = ', '.join(str(p.relative_to(out)) for p in found[:4]) + (', ...' if len(found)>4 else '')
+        raise RunFolderError(f"{out} already holds a run ({names}): pass --resume to continue it, --overwrite to "
+                             "replace it (resume=True / overwrite=True in Python), or choose another folder")
+    if overwrite:
+        for p in found: p.unlink()
+        if (out/'plots').is_dir() and not any((out/'plots').iterdir()): (out/'plots').rmdir()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
 # %% ../nbs/09_recipes.ipynb #f82c3ed7
 @dataclass
 class TrainResult:
@@ -481,10 +562,13 @@ def train_run(
     progress:bool=True,           # progress bars
     log=None,                     # called with each epoch's history row
     dataset:MedDataset|None=None, # train on these splits instead of `cfg.data`'s (config.yaml still names cfg.data)
+    overwrite:bool=False,         # `out` may hold a run: delete its files first (see `prepare_run_dir`)
 )->TrainResult:
-    "Train `cfg` into the run folder `out`"
+    "Train `cfg` into the run folder `out`; a folder holding a run needs `resume` or `overwrite`"
     cfg,out = validate(cfg), Path(out)
     rank,_ = init_distributed()
+    if rank==0: prepare_run_dir(out, resume, overwrite)
+    else: out.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(cfg.train.device)
     seed_everything(cfg.train.seed)
     ds = build_data(cfg) if dataset is None else dataset

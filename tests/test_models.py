@@ -1,5 +1,5 @@
 "Models: every registry variant builds with timm's parameter count; real forwards at the larger sizes; weights files, offline hub, round trips"
-import json, os, subprocess, sys, textwrap
+import json, os, re, subprocess, sys, textwrap
 import pytest, timm, torch
 from torch import nn
 from safetensors.torch import save_file
@@ -116,3 +116,34 @@ def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="valid: \\['b0', 'b1'"): ModelFactory.create('efficientnet', 'b9')
     with pytest.raises(ValueError, match="'resnet', 'vit'"): ModelFactory.create('convnext', 'tiny')
     with pytest.raises(TypeError, match='JSON'): ModelFactory.create('resnet', 'resnet18', act_layer=nn.GELU)
+
+@pytest.mark.parametrize('patch,size,msg', [(16, 28, 'use patch_size 4 (7x7 patches) at 28 px'), (7, 28, 'a 4x4 patch grid'),
+                                            (3, 28, 'does not divide 28'), (12, 224, 'does not divide 224')])
+def test_vit_patch_that_does_not_fit_is_refused(patch, size, msg):
+    "A ViT patch grid under 7x7, or a patch that leaves rows and columns out, is an error naming a patch size that fits"
+    with torch.device('meta'), pytest.raises(ValueError, match=re.escape(msg)):
+        ModelFactory.create('vit', 'vit_base', img_size=size, patch_size=patch)
+
+def test_vit_patch_that_fits_is_used():
+    with torch.device('meta'):
+        m = ModelFactory.create('timm', 'vit_tiny_patch16_224', img_size=224, patch_size=16)
+        assert m.backbone.patch_embed.grid_size == (14, 14) and m.config['patch_size'] == 16
+        assert ModelFactory.create('vit', 'vit_base', img_size=28, patch_size=4).backbone.patch_embed.grid_size == (7, 7)
+
+@pytest.mark.parametrize('arch,variant,c', [('resnet', 'resnet18', 1), ('timm', 'vit_tiny_patch16_224', 3), ('efficientnet', 'b0', 1)])
+def test_from_checkpoint_rebuilds_the_model(tmp_path, arch, variant, c):
+    torch.manual_seed(0)
+    m = ModelFactory.create(arch, variant, num_classes=3, in_chans=c, dropout_rate=0.2, gemm_conv_max=2 if arch=='resnet' else 0).eval()
+    torch.save({'epoch': 1, 'model_state_dict': m.state_dict(), 'optimizer_state_dict': {}, 'best_metric': 0.5,
+                'config': {'model': {'architecture': arch}}, 'model_config': m.config}, tmp_path/'best.pt')
+    m2 = ModelFactory.from_checkpoint(tmp_path/'best.pt', map_location='cpu')
+    x = torch.randn(2, c, 28, 28)
+    with torch.no_grad(): assert torch.equal(m(x), m2(x))
+    assert not m2.training and m2.config == m.config and m2.pretrained_source is None
+
+def test_from_checkpoint_refuses_pickles_and_explains_old_checkpoints(tmp_path):
+    m = ModelFactory.create('resnet', 'resnet18', in_chans=1)
+    torch.save({'model_state_dict': m.state_dict()}, tmp_path/'old.pt')
+    with pytest.raises(ValueError, match=re.escape('medcls_nb.cli.load_run(run_dir)')): ModelFactory.from_checkpoint(tmp_path/'old.pt')
+    torch.save({'model_state_dict': m.state_dict(), 'model_config': m.config, 'obj': nn.ReLU()}, tmp_path/'pickle.pt')
+    with pytest.raises(Exception, match='weights_only|Unsupported global'): ModelFactory.from_checkpoint(tmp_path/'pickle.pt')
