@@ -5,7 +5,7 @@
     python tools/nb.py apply /tmp/00_data.py nbs/00_data.ipynb    # the edited text back into the notebook
     python tools/nb.py run nbs/00_data.ipynb [--slow] [--only ID ...]   # execute in place, outputs saved
     python tools/nb.py size [nbs]                                  # bytes, output share and PNG widths per notebook
-    python tools/nb.py shrink NB... [--max-width 1000]             # saved retina PNGs down to the size they are shown
+    python tools/nb.py shrink NB... [--max-width 1000]             # figures at the size they are shown, 64 colours
 
 `apply` matches cells by id: an unchanged cell keeps its outputs; a changed one keeps them too (so a
 slow cell's figure is not lost) until `run` refreshes it; a new cell (marker without id) gets a fresh id.
@@ -106,28 +106,32 @@ def _pngs(nb:dict)->list:
                 out.append(struct.unpack('>II', raw[16:24]))
     return out
 
-def shrink(path, max_width:int=1000):
-    "Each saved PNG of the notebook at `path` at its displayed width (retina outputs are 2x; at most `max_width` px), 256 colours"
+def shrink(path, max_width:int=1000, colours:int=64):
+    "Saved figures at their displayed width (retina is 2x; at most `max_width` px) in `colours`; no text repr beside HTML/PNG"
     import io
     from PIL import Image
     nb = _read(path); n = 0
     for c in nb['cells']:
         for o in c.get('outputs', []):
-            b = o.get('data', {}).get('image/png')
+            d = o.get('data', {})
+            if 'text/plain' in d and ('text/html' in d or 'image/png' in d):
+                del d['text/plain']   # the repr of a table or figure shown as HTML or PNG: never displayed
+                n += 1
+            b = d.get('image/png')
             if not b: continue
             im = Image.open(io.BytesIO(base64.b64decode(b if isinstance(b, str) else ''.join(b))))
             shown = o.get('metadata', {}).get('image/png', {}).get('width') or im.width
             w = min(int(shown), max_width)
-            if w>=im.width and im.mode=='P': continue
+            if w>=im.width and im.mode=='P' and len(im.getcolors(256) or range(257))<=colours: continue
             im = im.convert('RGBA').resize((w, round(im.height*w/im.width)), Image.LANCZOS)
-            im = im.quantize(256, method=Image.Quantize.FASTOCTREE)   # a plot needs no more colours; a third of the bytes
+            im = im.quantize(colours, method=Image.Quantize.FASTOCTREE)   # a plot needs no more colours: a third of the bytes
             buf = io.BytesIO()
             im.save(buf, format='PNG', optimize=True)
             o['data']['image/png'] = base64.b64encode(buf.getvalue()).decode()
             o.get('metadata', {}).pop('image/png', None)
             n += 1
     if n: _write(path, nb)
-    print(f"{path}: {n} figures resampled, {Path(path).stat().st_size/1e3:.0f} KB")
+    print(f"{path}: {n} outputs made smaller, {Path(path).stat().st_size/1e3:.0f} KB")
 
 def size_report(root='nbs'):
     "Bytes, share of outputs and PNG sizes per notebook under `root`"
