@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from .data import Task, Split
 from .metrics import auc, accuracy
-from .train import predict
+from .train import predict, warn_slow_amp
 from .features import split_loader
 
 # %% ../nbs/08_inference.ipynb #bf8020e5
@@ -66,6 +66,7 @@ def latency(
 )->float:                       # median seconds per forward pass
     "Median wall-clock seconds of `model(x)` under `torch.inference_mode` (CUDA synchronised)"
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    warn_slow_amp(x.device, amp)
     ts = []
     with torch.inference_mode(), _autocast(x, amp):
         for i in range(warmup+repeats):

@@ -5,13 +5,14 @@
 # %% auto #0
 __all__ = ['auc', 'accuracy', 'balanced_accuracy', 'f1_weighted', 'confusion_matrix', 'mae', 'qwk', 'classification_metrics',
            'ReliabilityBins', 'reliability_bins', 'ece', 'mce', 'classwise_ece', 'brier_score', 'nll',
-           'calibration_metrics', 'plot_reliability', 'errors', 'risk_coverage_curve', 'aurc', 'excess_aurc',
-           'accuracy_at_coverage', 'uncertainty_auroc', 'spearman', 'ood_auroc', 'selective_report',
+           'calibration_metrics', 'plot_reliability', 'errors', 'RiskCoverage', 'risk_coverage_curve', 'aurc',
+           'excess_aurc', 'accuracy_at_coverage', 'uncertainty_auroc', 'spearman', 'ood_auroc', 'selective_report',
            'plot_risk_coverage', 'metrics_row', 'metrics_table', 'UncertaintyMetrics']
 
 # %% ../nbs/05_metrics.ipynb #45a92c7c
-import math
+import math, warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 import numpy as np
 import torch
 from scipy import stats
@@ -226,11 +227,16 @@ def errors(probs, y, task:Task|None=None)->np.ndarray:
     hit = _preds(p, task)==y
     return (~(hit if _single(task) else hit.all(1))).astype(np.float64)
 
+class RiskCoverage(NamedTuple):
+    "Risk-coverage curve, in the order of the system description: `risks, coverages = risk_coverage_curve(u, err)`"
+    risk:np.ndarray      # (N,) error rate of the k most certain predictions, k = 1..N
+    coverage:np.ndarray  # (N,) k/N, in (0, 1]
+
 def risk_coverage_curve(
     u,   # (N,) uncertainty scores, higher = less certain
     err, # (N,) 1 for an error, 0 for a correct prediction
-)->tuple:  # coverage (N,) in (0, 1] and risk (N,): error rate of the k most certain predictions
-    "Risk of keeping the `k` most certain predictions, for k = 1..N (ties in `u` at their expected value)"
+)->RiskCoverage:  # (risk, coverage), each (N,): error rate of the k most certain predictions, and k/N
+    "Risk and coverage of keeping the `k` most certain predictions, k = 1..N (ties in `u` at their expected value)"
     u,e = _np(u).astype(np.float64).ravel(), _np(err).astype(np.float64).ravel()
     if len(u)!=len(e): raise ValueError(f"u and err differ in length: {len(u)} vs {len(e)}")
     o = np.argsort(u, kind='stable')
@@ -240,12 +246,12 @@ def risk_coverage_curve(
     gsum = np.add.reduceat(e, start)
     before = np.concatenate([[0.], np.cumsum(gsum)[:-1]])
     k = np.arange(1, len(u)+1)
-    return k/len(u), (before[g] + (k-start[g])*gsum[g]/cnt[g])/k
+    return RiskCoverage(risk=(before[g] + (k-start[g])*gsum[g]/cnt[g])/k, coverage=k/len(u))
 
 # %% ../nbs/05_metrics.ipynb #37c2c647
 def aurc(u, err)->float:
     "Area under the risk-coverage curve: mean selective risk over coverages k/N"
-    return float(risk_coverage_curve(u, err)[1].mean())
+    return float(risk_coverage_curve(u, err).risk.mean())
 
 def excess_aurc(u, err)->float:
     "AURC minus that of the oracle ranking (all errors last); 0 for a perfect ranking"
@@ -254,7 +260,7 @@ def excess_aurc(u, err)->float:
 def accuracy_at_coverage(u, err, coverage:float=0.9)->float:
     "Accuracy of the `coverage` fraction (0, 1] of predictions with the lowest uncertainty"
     if not 0<coverage<=1: raise ValueError(f"coverage must be in (0, 1], got {coverage}")
-    _,risk = risk_coverage_curve(u, err)
+    risk = risk_coverage_curve(u, err).risk
     return float(1-risk[max(math.ceil(coverage*len(risk)-1e-9), 1)-1])
 
 def uncertainty_auroc(u, err)->float:
@@ -264,8 +270,10 @@ def uncertainty_auroc(u, err)->float:
     return float(skm.roc_auc_score(e, _np(u).ravel()))
 
 def spearman(u, err)->tuple:
-    "Spearman rank correlation of `u` with `err`, and its two-sided p-value"
-    r = stats.spearmanr(_np(u).ravel(), _np(err).ravel())
+    "Spearman rank correlation of `u` with `err` and its two-sided p-value; (nan, nan), quietly, if either is constant"
+    u,e = _np(u).ravel(), _np(err).ravel()
+    if len(u)<2 or (u==u[0]).all() or (e==e[0]).all(): return float('nan'), float('nan')
+    r = stats.spearmanr(u, e)
     return float(r.statistic), float(r.pvalue)
 
 # %% ../nbs/05_metrics.ipynb #eb1540bd
@@ -296,7 +304,7 @@ def plot_risk_coverage(
     import matplotlib.pyplot as plt
     if ax is None: _,ax = plt.subplots(figsize=(4.5, 3.4))
     for k,u in {**scores, 'oracle': err}.items():
-        c,r = risk_coverage_curve(u, err)
+        r,c = risk_coverage_curve(u, err)
         ax.plot(c, r, 'k:' if k=='oracle' else '-', label=f'{k} (AURC {r.mean():.3f})')
     ax.set(xlabel='coverage', ylabel='risk (error rate)', xlim=(0, 1))
     ax.legend(fontsize=7)
@@ -360,8 +368,8 @@ class UncertaintyMetrics:
         "Reliability-diagram bins of `probs` against `y` (see `reliability_bins`)"
         return reliability_bins(probs, y, self.task, n_bins or self.n_bins, strategy)
 
-    def risk_coverage_curve(self, u, err)->tuple:
-        "Coverage and selective risk of uncertainty `u` for errors `err` (see `risk_coverage_curve`)"
+    def risk_coverage_curve(self, u, err)->RiskCoverage:
+        "Selective risk and coverage, `(risks, coverages)`, of uncertainty `u` for errors `err` (see `risk_coverage_curve`)"
         return risk_coverage_curve(u, err)
 
     def aurc(self, u, err)->float:

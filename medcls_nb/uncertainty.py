@@ -153,12 +153,26 @@ class MCDropoutUncertainty(_Sampler):
         if num_samples<1: raise ValueError(f"num_samples must be >= 1, got {num_samples}")
         self.model,self.num_samples,self.p,self.task = model,num_samples,p,task
         self.batch_size,self.seed = batch_size,seed
+        if p is None and not self.has_dropout:
+            warnings.warn(f"MCDropoutUncertainty: {type(model).__name__} has no dropout module with p > 0, so its "
+                          f"{num_samples} samples would all be equal (no uncertainty); build it with dropout_rate > 0 "
+                          f"or pass p= to sample dropout before its last linear layer")
+    @property
+    def has_dropout(self)->bool:
+        "Whether the model has a dropout module with p > 0 that MC sampling can switch on"
+        return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p>0
+                   for m in self.model.modules())
     def sample(self, x:torch.Tensor)->torch.Tensor:
         "Member probabilities (num_samples, N, C); the same `seed` gives the same masks, the global RNG is untouched"
         dev = model_device(self.model)
         with mc_dropout(self.model, self.p), torch.random.fork_rng(devices=[dev] if dev.type=='cuda' else []):
             torch.manual_seed(self.seed)
-            return torch.stack([_probs(self.model, x, self.task, self.batch_size) for _ in range(self.num_samples)])
+            s = torch.stack([_probs(self.model, x, self.task, self.batch_size) for _ in range(self.num_samples)])
+        if self.num_samples>1 and float((s-s[0]).abs().max())<1e-5:
+            warnings.warn(f"MCDropoutUncertainty: all {self.num_samples} samples agree to 1e-5, so the epistemic "
+                          f"uncertainty is ~0: dropout does not change the outputs (an untrained or saturated model, "
+                          f"or near-zero features, e.g. BatchNorm with its initial statistics)")
+        return s
 
 # %% ../nbs/06_uncertainty.ipynb #044bf52a
 class TTAUncertainty(_Sampler):
@@ -225,10 +239,12 @@ def _nll_at(logits:torch.Tensor, y:torch.Tensor, log_t:torch.Tensor, task:Task|N
 
 class TemperatureScaling:
     "Post-hoc calibration with one temperature: probabilities `activation(logits / T)`, T > 0 fitted by NLL"
+    sane_range = (0.05, 20.)  # a fitted T outside [lo, hi] is flagged in `degenerate`
     def __init__(self, task:Task|None=None):
         "An unfitted calibrator (T = 1) for `task`"
         self.task,self.log_t = task,torch.zeros((), dtype=torch.float64)
         self.nll_before,self.nll_after = None,None
+        self.degenerate = None  # after `fit`: None, or why the fitted T is not to be trusted
     @property
     def temperature(self)->float:
         "The fitted temperature T"
@@ -250,7 +266,17 @@ class TemperatureScaling:
         opt.step(closure)
         self.log_t = log_t.detach()
         self.nll_before,self.nll_after = self.nll(lg, y, 1.), self.nll(lg, y)
+        self.degenerate = self._check_degenerate()
+        if self.degenerate: warnings.warn(self.degenerate)
         return self
+    def _check_degenerate(self)->str|None:
+        lo,hi = self.sane_range
+        t = self.temperature
+        if lo<=t<=hi: return None
+        why = ("the logits carry (almost) no information about the labels, so every calibrated probability is near "
+               "uniform" if t>hi else "the logits are far too under-confident, so calibrated probabilities are near 0 or 1")
+        return (f"degenerate temperature T = {t:.4g}, outside TemperatureScaling.sane_range {self.sane_range}: {why}; "
+                f"check the model (trained long enough?) and the calibration labels")
     def transform(self, logits)->torch.Tensor:
         "Calibrated probabilities of `logits` (N, C)"
         return _activation(torch.as_tensor(logits).float()/self.temperature, self.task)
@@ -261,6 +287,7 @@ class TemperatureScaling:
     def __repr__(self):
         if self.nll_after is None: fit = ' (not fitted)'
         else: fit = f", NLL on its fitting data {self.nll_before:.4f} -> {self.nll_after:.4f}"
+        if self.degenerate: fit += ", DEGENERATE"
         return f"TemperatureScaling(T={self.temperature:.4f}{fit})"
 
 # %% ../nbs/06_uncertainty.ipynb #8a13e645

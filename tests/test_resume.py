@@ -52,6 +52,10 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     (tmp_path/'resume_script.py').write_text(SCRIPT)
     r = _run(tmp_path, tmp_path/'full', 'full')
     assert r.returncode==0, r.stderr[-3000:]
+    keys = {'epoch', 'model_state_dict', 'optimizer_state_dict', 'scheduler_state_dict', 'best_metric', 'config', 'model_config'}
+    for f in ('best.pt', 'last.pt'):                                  # the system description's checkpoint keys, in both files
+        ck = torch.load(tmp_path/'full'/f, weights_only=True)
+        assert keys <= set(ck), (f, keys-set(ck))
 
     r = _run(tmp_path, tmp_path/'cut', 'kill')
     assert r.returncode==-signal.SIGKILL, (r.returncode, r.stderr[-3000:])
