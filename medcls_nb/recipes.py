@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'PRESETS', 'SyntheticConfig', 'DataConfig', 'ModelConfig', 'LossConfig', 'StrategyConfig', 'EvalConfig',
-           'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate', 'config_dict',
+           'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate_config', 'config_dict',
            'flatten_config', 'nest_flat', 'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset',
            'preset', 'presets_table', 'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy',
            'metric_fn', 'RunFolderError', 'run_outputs', 'prepare_run_dir', 'TrainResult', 'train_run']
@@ -248,7 +248,7 @@ def _validate_rest(cfg:RunConfig, task:Task):
     try: tta_views(cfg.eval.tta)
     except ValueError as e: raise ValueError(f"eval.tta: {e}") from None
 
-def validate(cfg:RunConfig)->RunConfig:
+def validate_config(cfg:RunConfig)->RunConfig:
     "Check the cross-block and registry constraints of `cfg`; raise `ConfigError` naming the key"
     try:
         _validate_data(cfg.data)
@@ -344,7 +344,7 @@ def load_config(src=None, overrides:dict|None=None)->RunConfig:
         raise ConfigError(f"a config must be a mapping of blocks {blocks}, got {type(d).__name__}")
     d = nest_flat(_merge(d, _dotted(overrides or {})))
     if 'preset' in d: d = _merge(_preset_dict(d.pop('preset')), d)
-    return validate(from_dict(RunConfig, d, 'config'))
+    return validate_config(from_dict(RunConfig, d, 'config'))
 
 def save_config(cfg:RunConfig, path)->Path:
     "Write `cfg` as YAML to `path`, atomically"
@@ -565,7 +565,7 @@ def train_run(
     overwrite:bool=False,         # `out` may hold a run: delete its files first (see `prepare_run_dir`)
 )->TrainResult:
     "Train `cfg` into the run folder `out`; a folder holding a run needs `resume` or `overwrite`"
-    cfg,out = validate(cfg), Path(out)
+    cfg,out = validate_config(cfg), Path(out)
     rank,_ = init_distributed()
     if rank==0: prepare_run_dir(out, resume, overwrite)
     else: out.mkdir(parents=True, exist_ok=True)

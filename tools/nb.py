@@ -5,7 +5,7 @@
     python tools/nb.py apply /tmp/00_data.py nbs/00_data.ipynb    # the edited text back into the notebook
     python tools/nb.py run nbs/00_data.ipynb [--slow] [--only ID ...]   # execute in place, outputs saved
     python tools/nb.py size [nbs]                                  # bytes, output share and PNG widths per notebook
-    python tools/nb.py shrink NB... [--max-width 1000]             # figures at the size they are shown, 64 colours
+    python tools/nb.py shrink NB... [--max-width 1000]             # figures at the size they are shown, 32 colours
 
 `apply` matches cells by id: an unchanged cell keeps its outputs; a changed one keeps them too (so a
 slow cell's figure is not lost) until `run` refreshes it; a new cell (marker without id) gets a fresh id.
@@ -106,7 +106,7 @@ def _pngs(nb:dict)->list:
                 out.append(struct.unpack('>II', raw[16:24]))
     return out
 
-def shrink(path, max_width:int=1000, colours:int=64):
+def shrink(path, max_width:int=1000, colours:int=32):
     "Saved figures at their displayed width (retina is 2x; at most `max_width` px) in `colours`; no text repr beside HTML/PNG"
     import io
     from PIL import Image
