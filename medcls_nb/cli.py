@@ -61,17 +61,15 @@ def _scores(cfg, model, ds, p_cal, split, device, notes:list|None=None)->dict:
 def _calibrate(cfg, task, val_logits, yv)->TemperatureScaling|None:
     return TemperatureScaling(task).fit(val_logits, yv) if cfg.eval.calibrate else None
 
-_T_SANE = (0.05, 20.)   # fitted temperatures outside this range are not applied
-
-def temperature_warning(ts)->str|None:
-    "Why the temperature `ts` fitted should not be applied (`ts.degenerate`, or T outside [0.05, 20]); None if fine"
+def temperature_warning(ts:TemperatureScaling|None)->str|None:
+    "Why the temperature `ts` fitted should not be applied (`ts.degenerate`, or T outside its `sane_range`); None if fine"
     if ts is None: return None
-    why = getattr(ts, 'degenerate', None)   # the calibrator's own verdict, where it gives one
-    if why: return str(why)
+    if ts.degenerate: return ts.degenerate   # the calibrator's own verdict after `fit`
+    lo,hi = ts.sane_range                    # one range, the calibrator's: also for a temperature set by hand
     t = ts.temperature
-    if math.isfinite(t) and _T_SANE[0]<=t<=_T_SANE[1]: return None
-    effect = 'nearly 0 or 1' if t<_T_SANE[0] else 'nearly uniform'
-    return (f"the fitted temperature T = {t:.4g} is outside [{_T_SANE[0]:g}, {_T_SANE[1]:g}]: it would make every "
+    if math.isfinite(t) and lo<=t<=hi: return None
+    effect = 'nearly 0 or 1' if t<lo else 'nearly uniform'
+    return (f"the fitted temperature T = {t:.4g} is outside [{lo:g}, {hi:g}]: it would make every "
             f"probability {effect} (the validation split is too small, one-class, or the model barely separates "
             "the classes); the uncalibrated predictions are reported")
 
