@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'SIZES', 'Task', 'data_root', 'DataFileError', 'check_md5', 'dataset_file', 'Split', 'MedDataset',
-           'atomic_write', 'load_dataset', 'from_arrays', 'load_npz', 'to_float', 'normalize', 'Augment', 'BatchLoader',
-           'class_counts', 'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid', 'plot_samples',
-           'make_synthetic', 'synthetic_task', 'synthetic_dataset', 'save_synthetic', 'load_or_synthetic']
+           'atomic_write', 'load_dataset', 'from_arrays', 'load_npz', 'to_float', 'normalize', 'Augment', 'upsample',
+           'BatchLoader', 'class_counts', 'imbalance_ratio', 'class_weights', 'class_stats', 'sample_grid',
+           'plot_samples', 'make_synthetic', 'synthetic_task', 'synthetic_dataset', 'save_synthetic',
+           'load_or_synthetic']
 
 # %% ../nbs/00_data.ipynb #810518fd
 import hashlib, os, socket, time, zipfile
@@ -258,9 +259,20 @@ def to_float(images)->torch.Tensor:
     x = x[:, None] if x.ndim==3 else x.permute(0, 3, 1, 2)
     return x.float().div_(255)
 
-def normalize(x:torch.Tensor, mean:float=0.5, std:float=0.5)->torch.Tensor:
-    "MedMNIST's reference normalisation of [0, 1] images"
-    return (x-mean)/std
+def _per_channel(v, c:int, what:str)->torch.Tensor:
+    "`v` (a number or one value per channel) as a (c, 1, 1) tensor"
+    t = torch.as_tensor(v, dtype=torch.float32).reshape(-1)
+    if len(t) not in (1, c): raise ValueError(f"{what} has {len(t)} values for {c}-channel images: give 1 or {c}")
+    return t.expand(c).reshape(c, 1, 1).clone()
+
+def normalize(
+    x:torch.Tensor, # float images (N, C, H, W) in [0, 1]
+    mean=0.5,       # a number, or one per channel (e.g. a pretrained network's statistics)
+    std=0.5,        # likewise
+)->torch.Tensor:
+    "`(x - mean) / std` per channel: MedMNIST's reference normalisation by default"
+    c = x.shape[1]
+    return (x-_per_channel(mean, c, 'mean').to(x))/_per_channel(std, c, 'std').to(x)
 
 # %% ../nbs/00_data.ipynb #cbecfd83
 @dataclass
@@ -291,16 +303,53 @@ class Augment:
             x = ((x-m)*c+m+b).clamp_(0, 1)
         return x
 
+# %% ../nbs/00_data.ipynb #2cce0516
+_RESIZE_MODES = ('bilinear', 'nearest')
+def _check_resize(resize, mode:str, side:int)->tuple:
+    if mode not in _RESIZE_MODES: raise ValueError(f"resize_mode must be one of {_RESIZE_MODES}, got {mode!r}")
+    if resize is None or resize==side: return None, mode
+    if int(resize)!=resize or resize < side:
+        raise ValueError(f"resize={resize} is smaller than the stored {side} px images: resize only enlarges. Load the dataset at "
+                         f"the size you want (load_dataset(name, size=...)) or pass resize=None")
+    return int(resize), mode
+
+def upsample(
+    x:torch.Tensor,       # float images (N, C, H, W)
+    size:int,             # output side (px)
+    mode:str='bilinear',  # 'bilinear' or 'nearest'
+)->torch.Tensor:          # (N, C, size, size)
+    "`x` enlarged to `size` x `size`"
+    if mode=='nearest': return F.interpolate(x, size=(size, size), mode='nearest')
+    return F.interpolate(x, size=(size, size), mode=mode, align_corners=False)
+
 # %% ../nbs/00_data.ipynb #5e21f34c
 class BatchLoader:
     "Batches `(x, y)` from a `Split` held in memory as one tensor: normalised float images and `Task` targets"
-    def __init__(self, split:Split, task:Task, batch_size:int=128, shuffle:bool=False, augment:Augment|None=None,
-                 as_rgb:bool=False, device='cpu', seed:int=0, drop_last:bool=False, rank:int=0, world_size:int=1):
+    def __init__(self,
+        split:Split,              # images (uint8) and labels
+        task:Task,                # makes the targets
+        batch_size:int=128,
+        shuffle:bool=False,       # a new order each epoch (seeded by `seed` and the epoch)
+        augment:Augment|None=None,# batched augmentation, at the stored size
+        as_rgb:bool=False,        # repeat grayscale to 3 channels
+        device='cpu',             # where the images are kept and the batches made
+        seed:int=0,
+        drop_last:bool=False,
+        rank:int=0,               # this process's shard under DDP
+        world_size:int=1,
+        resize:int|None=None,     # upsample each batch to this side (px) on `device`; None: the stored size
+        resize_mode:str='bilinear',# 'bilinear', or 'nearest' (the MedMNIST v2 "(224)" protocol)
+        mean=0.5,                 # normalisation: a number or one per channel (a pretrained network's statistics)
+        std=0.5,
+    ):
         x = _as_tensor(split.images)
         self.images = (x[:, None] if x.ndim==3 else x.permute(0, 3, 1, 2)).contiguous().to(device)
         self.y = task.targets(split.labels).to(device)
         self.task,self.bs,self.shuffle,self.augment,self.as_rgb = task,batch_size,shuffle,augment,as_rgb
         self.seed,self.drop_last,self.rank,self.world_size,self.epoch = seed,drop_last,rank,world_size,0
+        self.resize,self.resize_mode = _check_resize(resize, resize_mode, self.images.shape[-1])
+        c = 3 if as_rgb else self.images.shape[1]
+        self.mean,self.std = _per_channel(mean, c, 'mean').to(device), _per_channel(std, c, 'std').to(device)
     def set_epoch(self, epoch:int):
         "Use `epoch`'s order and augmentation from the next pass on"
         self.epoch = epoch
@@ -321,7 +370,8 @@ class BatchLoader:
             x = self.images[b].float().div_(255)
             if self.as_rgb and x.shape[1]==1: x = x.expand(-1, 3, -1, -1)
             if self.augment is not None: x = self.augment(x, g)
-            yield normalize(x), self.y[b]
+            if self.resize: x = upsample(x, self.resize, self.resize_mode)
+            yield (x-self.mean)/self.std, self.y[b]
 
 # %% ../nbs/00_data.ipynb #1e727049
 @patch

