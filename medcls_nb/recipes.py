@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'PRESETS', 'SyntheticConfig', 'DataConfig', 'ModelConfig', 'LossConfig', 'StrategyConfig', 'EvalConfig',
-           'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'validate_config', 'config_dict',
-           'flatten_config', 'nest_flat', 'load_config', 'save_config', 'parse_overrides', 'Preset', 'register_preset',
-           'preset', 'presets_table', 'build_data', 'build_loaders', 'build_model', 'build_loss', 'build_strategy',
-           'metric_fn', 'RunFolderError', 'run_outputs', 'prepare_run_dir', 'TrainResult', 'train_run']
+           'RunConfig', 'ConfigError', 'from_dict', 'config_task', 'make_augment', 'input_size', 'validate_config',
+           'config_dict', 'flatten_config', 'nest_flat', 'load_config', 'save_config', 'parse_overrides', 'Preset',
+           'register_preset', 'preset', 'presets_table', 'build_data', 'input_norm', 'build_loaders', 'build_model',
+           'build_loss', 'build_strategy', 'metric_fn', 'RunFolderError', 'run_outputs', 'prepare_run_dir',
+           'TrainResult', 'train_run']
 
 # %% ../nbs/09_recipes.ipynb #82c7a937
 import copy, dataclasses, difflib, os, types, typing
@@ -18,7 +19,7 @@ import torch
 import yaml
 from .data import (DATASETS, SIZES, Task, Augment, BatchLoader, MedDataset, load_dataset, synthetic_dataset,
                             synthetic_task, class_weights, atomic_write)
-from .models import ModelFactory, resolve_variant, check_gemm_conv_max
+from .models import ModelFactory, resolve_variant, check_gemm_conv_max, weights_norm
 from .losses import loss_for
 from .finetune import get_strategy
 from .metrics import classification_metrics
@@ -54,6 +55,8 @@ class DataConfig:
     eval_batch_size:int=512       # evaluation batch
     augment:str|dict='light'      # 'none' | 'light' | 'strong', or `Augment` arguments
     as_rgb:bool=False             # repeat grayscale to 3 channels (for RGB-pretrained weights)
+    resize:int|None=None          # enlarge each batch to this side (px) on the device, e.g. for pretrained nets; None: size
+    resize_mode:str='bilinear'    # 'bilinear' | 'nearest' (the MedMNIST v2 paper's 28 -> 224 protocol)
     on_device:bool=True           # keep the images on the training device (GPU-resident data)
     synthetic:SyntheticConfig=field(default_factory=SyntheticConfig)
 
@@ -63,7 +66,7 @@ class ModelConfig:
     "Arguments of `medcls_nb.models.ModelFactory.create`"
     architecture:str='resnet'     # 'resnet' | 'efficientnet' | 'densenet' | 'vit' | 'timm'
     variant:str='resnet18'        # 'resnet18'..'resnet152', 'b0'..'b7', 'densenet121'.., 'vit_base'.., or a timm name
-    pretrained:bool|str=False     # False, True (hub) or a local weights file
+    pretrained:bool|str=False     # False, True (hub), 'imagenet' (weights package, then hub), a package name, or a file
     num_classes:int|None=None     # None: from the dataset's task (checked against it when given)
     dropout_rate:float=0.         # dropout before the linear head (also what MC dropout samples)
     patch_size:int|None=None      # ViT patch size (None: largest that gives a 7x7 grid or finer)
@@ -197,11 +200,20 @@ def _strategy_kwargs(s:StrategyConfig)->dict:
     return {k: v for k,v in asdict(s).items() if k!='name' and v is not None}
 
 # %% ../nbs/09_recipes.ipynb #4dccd936
+def input_size(d:DataConfig)->int:
+    "The side (px) the model sees: `data.resize` when set, else the stored `data.size`"
+    return d.resize or d.size
+
 def _validate_data(d:DataConfig):
     if d.dataset!='synthetic' and d.dataset not in DATASETS:
         raise ValueError(f"data.dataset {d.dataset!r} is unknown; use 'synthetic' or one of {list(DATASETS)}")
     if d.size not in SIZES: raise ValueError(f"data.size must be one of {SIZES}, got {d.size}")
     if d.batch_size<1 or d.eval_batch_size<1: raise ValueError("data.batch_size and data.eval_batch_size must be >= 1")
+    if d.resize is not None and not (isinstance(d.resize, int) and d.size<=d.resize<=1024):
+        raise ValueError(f"data.resize must be a side in pixels between data.size ({d.size}) and 1024, or null; got "
+                         f"{d.resize!r} (to train on smaller images, set data.size instead)")
+    if d.resize_mode not in ('bilinear', 'nearest'):
+        raise ValueError(f"data.resize_mode must be 'bilinear' or 'nearest', got {d.resize_mode!r}")
     try: make_augment(d.augment)
     except TypeError as e: raise ValueError(f"data.augment: {e}") from None
     except ValueError as e: raise ValueError(f"data.{e}") from None
@@ -253,7 +265,7 @@ def validate_config(cfg:RunConfig)->RunConfig:
     try:
         _validate_data(cfg.data)
         task = config_task(cfg.data)
-        _validate_model(cfg.model, task, cfg.data.size)
+        _validate_model(cfg.model, task, input_size(cfg.data))
         _validate_rest(cfg, task)
     except ValueError as e: raise ConfigError(str(e)) from None
     return cfg
@@ -482,13 +494,20 @@ def build_data(cfg:RunConfig)->MedDataset:
     if d.dataset=='synthetic': return synthetic_dataset(**{**asdict(d.synthetic), 'size': d.size})
     return load_dataset(d.dataset, d.size, d.root, download=d.download)
 
+def input_norm(cfg:RunConfig, task:Task)->tuple:
+    "(mean, std) the inputs of `cfg`'s model are normalised with: its pretrained weights' own, else MedMNIST's 0.5 / 0.5"
+    name = resolve_variant(cfg.model.architecture, cfg.model.variant)[1]
+    return weights_norm(name, cfg.model.pretrained, 3 if cfg.data.as_rgb else task.channels)
+
 def build_loaders(cfg:RunConfig, ds:MedDataset, device='cpu', splits=('train', 'val', 'test'))->dict:
     "A `BatchLoader` per split: the training one shuffled and augmented; under DDP each gets this rank's shard"
     d = cfg.data
     rank,world = dist_info()
+    mean,std = input_norm(cfg, ds.task)
     mk = lambda s: BatchLoader(ds[s], ds.task, d.batch_size if s=='train' else d.eval_batch_size, shuffle=s=='train',
                                augment=make_augment(d.augment) if s=='train' else None, as_rgb=d.as_rgb, device=device,
-                               seed=cfg.train.seed, rank=rank, world_size=world)
+                               seed=cfg.train.seed, rank=rank, world_size=world, resize=d.resize,
+                               resize_mode=d.resize_mode, mean=mean, std=std)
     return {s: mk(s) for s in splits if ds[s] is not None}
 
 # %% ../nbs/09_recipes.ipynb #db14dc4c
@@ -498,7 +517,7 @@ def build_model(cfg:RunConfig, task:Task, pretrained=None):
     kw = dict(m.timm_kwargs, **({'patch_size': m.patch_size} if m.patch_size else {}))
     pretrained = m.pretrained if pretrained is None else pretrained
     return ModelFactory.create(m.architecture, m.variant, pretrained, num_classes=task.num_classes,
-                               in_chans=3 if d.as_rgb else task.channels, dropout_rate=m.dropout_rate, img_size=d.size,
+                               in_chans=3 if d.as_rgb else task.channels, dropout_rate=m.dropout_rate, img_size=input_size(d),
                                small_stem=m.small_stem, gemm_conv_max=m.gemm_conv_max, **kw)
 
 def build_loss(cfg:RunConfig, task:Task, train_split=None):
