@@ -34,9 +34,13 @@ def split_loader(
     batch_size:int=256,     # images per batch
     as_rgb:bool|None=None,  # repeat grayscale images to 3 channels; None: when the model takes 3 and the task has 1
 )->BatchLoader:             # unshuffled, unaugmented, normalised batches
-    "A `BatchLoader` over `split` in the order stored, on `model`'s device, in the channels `model` takes"
-    if as_rgb is None: as_rgb = task.channels==1 and getattr(model, 'config', {}).get('in_chans', 1)==3
-    return BatchLoader(split, task, batch_size, as_rgb=as_rgb, device=model_device(model))
+    "A `BatchLoader` over `split` in the order stored, on `model`'s device, in the channels, size and normalisation `model` takes"
+    cfg = getattr(model, 'config', {})
+    if as_rgb is None: as_rgb = task.channels==1 and cfg.get('in_chans', 1)==3
+    side = np.asarray(split.images).shape[1]
+    resize = cfg.get('img_size') if cfg.get('img_size', 0) > side else None   # a model built for larger images: enlarge
+    return BatchLoader(split, task, batch_size, as_rgb=as_rgb, device=model_device(model), resize=resize,
+                       mean=cfg.get('mean', 0.5), std=cfg.get('std', 0.5))
 
 # %% ../nbs/07_features.ipynb #7d066e4c
 @dataclass
