@@ -100,14 +100,16 @@ def tune_row(flag, root, size:int, small:bool, seed:int, method:str, epochs:int,
     T,pt_ts = _calibrated(lv, yv, lt, task)
     n_img = len(res.dataset.train)*epochs
     return _row(method if pretrained else 'scratch (untrained)', size, small, seed, task, pt, yt.numpy(), wall, n_img,
-                T, pt_ts, epochs=epochs, lr=lr)
+                T, pt_ts, epochs=epochs, lr=lr, val_auc=auc(task.activation(lv).numpy(), yv.numpy(), task))
+
+def _method(r:dict)->str: return r['method'] + (f" (lr {r['lr']:g})" if r.get('lr') else '')
 
 def _label(size, small)->str: return f'{size} px{" (stride-1 stem)" if small else ""}'
 
 def table(rows:list, y:np.ndarray, task, n_boot:int=1000)->str:
     "Markdown: one line per (method, size), mean over seeds, 95 % intervals over test images and seeds"
     groups = {}
-    for r in rows: groups.setdefault((r['method'], r['size'], r['small_stem']), []).append(r)
+    for r in rows: groups.setdefault((_method(r), r['size'], r['small_stem']), []).append(r)
     lines = ['| method | input | seeds | test AUC [95 % CI] | test ACC [95 % CI] | ECE | ECE after T | T | wall s | img/s |',
              '|---|---|---:|---|---|---:|---:|---:|---:|---:|']
     for (method, size, small), rs in groups.items():
@@ -142,27 +144,27 @@ def main(argv=None):
     ds = load_dataset(a.dataset, 28, root)
     rows_path = out.with_suffix('.jsonl')
     done = [json.loads(l) for l in rows_path.read_text().splitlines()] if rows_path.exists() else []
-    key = lambda r: (r['method'], r['size'], r['small_stem'], r['seed'])
+    key = lambda r: (r['method'], r['size'], r['small_stem'], r['seed'], r.get('lr'))
     have = {key(r) for r in done}
     print(f"# transfer study: {a.dataset} ({shown_root(root)}), EfficientNet-Lite0, {device_name('cpu')}, "
           f"torch threads {torch.get_num_threads()}", flush=True)
     def add(r):
         done.append(r)
         with rows_path.open('a') as fh: fh.write(json.dumps(r)+'\n')
-        print(f"{r['method']:28} {_label(r['size'], r['small_stem']):24} seed {r['seed']}  AUC {r['auc']:.3f}  "
+        print(f"{_method(r):28} {_label(r['size'], r['small_stem']):24} seed {r['seed']}  AUC {r['auc']:.3f}  "
               f"ACC {r['acc']:.3f}  ECE {r['ece']:.3f}  {r['wall_s']:.0f} s", flush=True)
     for s in ([] if a.table_only else a.sizes):
         size,small = parse_size(s)
         probes = [m for m in a.methods if m in PROBES]
         names = {'probe': 'linear probe', 'knn': '11-NN'}
-        if probes and (names[probes[0]]+' (imagenet)', size, small, 0) not in have:
+        if probes and (names[probes[0]]+' (imagenet)', size, small, 0, None) not in have:
             for r in probe_rows(ds, size, small, 0, True, probes): add(r)
         for seed in (a.seeds if probes and a.untrained else []):
-            if (names[probes[0]]+' (untrained)', size, small, seed) in have: continue
+            if (names[probes[0]]+' (untrained)', size, small, seed, None) in have: continue
             for r in probe_rows(ds, size, small, seed, False, probes): add(r)
         for m in (m for m in a.methods if m in TUNES):
             for seed in a.seeds:
-                if (m if m!='scratch' else 'scratch (untrained)', size, small, seed) in have: continue
+                if (m if m!='scratch' else 'scratch (untrained)', size, small, seed, a.lr) in have: continue
                 add(tune_row(a.dataset, root, size, small, seed, m, a.epochs, a.lr))
     y = np.asarray(ds.test.labels)
     md = (f"Transfer study, {a.dataset} test split ({len(y)} images), EfficientNet-Lite0 (ImageNet weights from "

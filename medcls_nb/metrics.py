@@ -6,8 +6,9 @@
 __all__ = ['auc', 'accuracy', 'balanced_accuracy', 'f1_weighted', 'confusion_matrix', 'mae', 'qwk', 'classification_metrics',
            'ReliabilityBins', 'reliability_bins', 'ece', 'mce', 'classwise_ece', 'brier_score', 'nll',
            'calibration_metrics', 'plot_reliability', 'errors', 'RiskCoverage', 'risk_coverage_curve', 'aurc',
-           'excess_aurc', 'accuracy_at_coverage', 'uncertainty_auroc', 'spearman', 'ood_auroc', 'selective_report',
-           'plot_risk_coverage', 'metrics_row', 'metrics_table', 'UncertaintyMetrics']
+           'excess_aurc', 'accuracy_at_coverage', 'uncertainty_auroc', 'spearman', 'augrc', 'ood_auroc',
+           'selective_report', 'plot_risk_coverage', 'metrics_row', 'metrics_table', 'CI', 'bootstrap_ci',
+           'classwise_report', 'UncertaintyMetrics']
 
 # %% ../nbs/05_metrics.ipynb #45a92c7c
 import math, warnings
@@ -276,6 +277,15 @@ def spearman(u, err)->tuple:
     r = stats.spearmanr(u, e)
     return float(r.statistic), float(r.pvalue)
 
+# %% ../nbs/05_metrics.ipynb #a80d6ca2
+def augrc(
+    u,    # (N,) uncertainty scores, higher = less certain
+    err,  # (N,) 1 for an error, 0 for a correct prediction
+)->float: # area under the generalized risk-coverage curve, in [0, 1]; lower is better
+    "AUGRC (Traub et al. 2024): mean over coverages k/N of the errors among the k most certain predictions, over N"
+    r,c = risk_coverage_curve(u, err)
+    return float((r*c).mean())
+
 # %% ../nbs/05_metrics.ipynb #eb1540bd
 def ood_auroc(u_in, u_out)->float:
     "ROC AUC of uncertainty for telling out-of-distribution (`u_out`) from in-distribution (`u_in`) inputs"
@@ -337,6 +347,79 @@ def metrics_table(
     row = lambda r: metrics_row(getattr(r, 'probs', r), y, task, getattr(r, 'total', None), n_bins)
     return pd.DataFrame.from_dict({k: row(r) for k,r in results.items()}, orient='index')
 
+# %% ../nbs/05_metrics.ipynb #c900df2a
+class CI(NamedTuple):
+    "A point estimate and its bootstrap interval"
+    value:float  # the metric on all the data (mean over seeds with `over_seeds`)
+    lo:float     # lower end of the interval
+    hi:float     # upper end
+
+def _resample_values(metric_fn, arrays, idx, seed_idx):
+    "The metric on each resample (nan where undefined)"
+    out = []
+    for i,s in zip(idx, seed_idx):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                if s is None: v = [metric_fn(*(a[i] for a in arrays))]
+                else: v = [metric_fn(*(a[j][i] for a in arrays)) for j in s]
+            out.append(float(np.mean(v)))
+        except ValueError: out.append(float('nan'))
+    return np.array(out)
+
+# %% ../nbs/05_metrics.ipynb #e02c2b7f
+def bootstrap_ci(
+    metric_fn,               # f(*arrays) -> float, e.g. `auc` or `lambda p,y: ece(p, y, n_bins=10)`
+    *arrays,                 # arrays of the same length N (or (S, N, ...) with `over_seeds`), resampled together
+    n_boot:int=1000,         # bootstrap resamples
+    seed:int=0,              # seed of the resampling
+    level:float=0.95,        # coverage of the interval
+    over_seeds:bool=False,   # arrays are (S, N, ...): resample seeds and images; the metric is averaged over seeds
+)->CI:                       # (value, lo, hi)
+    "Percentile bootstrap interval of `metric_fn(*arrays)` over the images (and the seeds, with `over_seeds`)"
+    if not 0<level<1: raise ValueError(f"level must be in (0, 1), got {level}")
+    arrays = [_np(a) for a in arrays]
+    ax = 1 if over_seeds else 0
+    n = {a.shape[ax] for a in arrays}
+    if len(n)!=1: raise ValueError(f"arrays differ in length along axis {ax}: {sorted(n)}")
+    n,S = n.pop(), arrays[0].shape[0] if over_seeds else None
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, (n_boot, n))
+    sidx = rng.integers(0, S, (n_boot, S)) if over_seeds else [None]*n_boot
+    if over_seeds: value = float(np.mean([metric_fn(*(a[j] for a in arrays)) for j in range(S)]))
+    else: value = float(metric_fn(*arrays))
+    v = _resample_values(metric_fn, arrays, idx, sidx)
+    bad = np.isnan(v).mean()
+    if bad>0.05: warnings.warn(f"the metric was undefined on {bad:.0%} of the bootstrap resamples; the interval rests "
+                               "on the others")
+    lo,hi = np.nanquantile(v, [(1-level)/2, (1+level)/2]) if bad<1 else (np.nan, np.nan)
+    return CI(value, float(lo), float(hi))
+
+# %% ../nbs/05_metrics.ipynb #29eb9cb0
+def classwise_report(
+    probs,                # (N, C) probabilities, or (N, L) for multi-label
+    y,                    # (N,) labels, or (N, L) indicators
+    task:Task|None=None,  # the task; None means single-label
+    n_bins:int=15,        # ECE bins
+    n_boot:int=0,         # bootstrap resamples for recall intervals (0: none)
+    names:list|None=None, # class names (default: 0..C-1)
+    seed:int=0,           # seed of the resampling
+):                        # pandas DataFrame, one row per class
+    "Per class: support, recall [with a bootstrap interval], mean probability, observed frequency and one-vs-rest ECE"
+    import pandas as pd
+    p,yy = _prep(probs, y, task)
+    Y,pr = _onehot(yy, p, task), _preds(p, task)
+    Pr = _onehot(pr, p, task)
+    def recall(Yk, Pk): return float((Pk[Yk==1]==1).mean()) if Yk.any() else float('nan')
+    rows = {}
+    for k in range(p.shape[1]):
+        r = dict(support=int(Y[:, k].sum()), recall=recall(Y[:, k], Pr[:, k]))
+        if n_boot: r['recall_lo'],r['recall_hi'] = bootstrap_ci(recall, Y[:, k], Pr[:, k], n_boot=n_boot, seed=seed)[1:]
+        r.update(mean_prob=float(p[:, k].mean()), frequency=float(Y[:, k].mean()),
+                 ece=_bins(p[:, k], Y[:, k], n_bins).ece)
+        rows[names[k] if names else k] = r
+    return pd.DataFrame.from_dict(rows, orient='index')
+
 # %% ../nbs/05_metrics.ipynb #0abecf21
 class UncertaintyMetrics:
     "The metric API of the system description, over this module's functions"
@@ -379,6 +462,10 @@ class UncertaintyMetrics:
     def excess_aurc(self, u, err)->float:
         "AURC of `u` minus the oracle's (see `excess_aurc`)"
         return excess_aurc(u, err)
+
+    def augrc(self, u, err)->float:
+        "Area under the generalized risk-coverage curve of `u` for `err` (see `augrc`)"
+        return augrc(u, err)
 
     def uncertainty_auroc(self, u, err)->float:
         "ROC AUC of `u` as a detector of errors `err` (see `uncertainty_auroc`)"

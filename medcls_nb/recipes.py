@@ -537,7 +537,8 @@ def metric_fn(task:Task):
 
 # %% ../nbs/09_recipes.ipynb #14ef3b82
 _RUN_FILES = ('config.yaml', 'best.pt', 'last.pt', 'history.csv', 'metrics.json', 'predictions.npz', 'report.md', 'report.html',
-              'plots/training.png', 'plots/reliability.png', 'plots/risk_coverage.png')
+              'plots/training.png', 'plots/reliability.png', 'plots/risk_coverage.png', 'robustness.json',
+              'plots/robustness.png')
 
 class RunFolderError(FileExistsError):
     "The run folder already holds a run, and neither resume nor overwrite was asked for"

@@ -128,7 +128,7 @@ def _actions(parser):
 def test_every_flag_has_help_choices_and_default():
     from medcls_nb.cli import build_parser
     acts = list(_actions(build_parser()))
-    assert len({sp.prog for sp,_ in acts})==6                                # train evaluate report predict demo presets
+    assert len({sp.prog for sp,_ in acts})==7                                # train evaluate report predict demo presets robustness
     for sp,act in acts:
         assert act.help, (sp.prog, act.dest)
         if act.option_strings:

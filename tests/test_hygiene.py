@@ -58,9 +58,10 @@ def test_notebook_weight(nb):
     wide = [wh for wh in _png_sizes(nb) if wh[0] > 1000]
     assert not wide, f"{nb.name} has figures wider than 1000 px: {wide}"
 
-def test_notebooks_together_under_1_2_mb():
+def test_notebooks_together_under_1_5_mb():
     total = sum(p.stat().st_size for p in CHAPTERS_AND_TUTORIALS)
-    assert total < 1_200_000, f"chapters + tutorials weigh {total/1e6:.2f} MB (cap 1.2 MB); `python tools/nb.py size` lists them"
+    # 13 chapters and 7 tutorials: about 75 KB each on average (the cap was 1.2 MB for 12 chapters and 6 tutorials)
+    assert total < 1_500_000, f"chapters + tutorials weigh {total/1e6:.2f} MB (cap 1.5 MB); `python tools/nb.py size` lists them"
 
 def test_readme_under_10_kb():
     n = (ROOT/'README.md').stat().st_size
